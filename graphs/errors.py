@@ -1,0 +1,30 @@
+"""The one exception type users see."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad user input: a file that is missing, unreadable or malformed.
+
+    The message is one sentence naming the file, the row and the column where they are known, and
+    the fix. The CLI prints it without a traceback and exits non-zero.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path = path
+        self.row = row
+        self.column = column
+        self.detail = message
+        where = [path]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {message}")

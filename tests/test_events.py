@@ -1,0 +1,187 @@
+"""Event loading and validation: good tables load typed; every kind of bad input names file/row/column."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphs.errors import InputError
+from graphs.events import EventLog, load_accounts, load_events, load_labels
+
+T0 = 1767225600  # 2026-01-01T00:00:00Z
+
+ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.:", min_size=1, max_size=12)
+
+
+def write(df: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)  # pandas gzips by the .gz suffix
+    return path
+
+
+@pytest.fixture
+def events_df() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "b", "c", "a"],
+            "timestamp": [T0, T0, T0 + 5, T0 + 5, T0 + 60, T0 + 120],
+            "action": ["login", "login", "login", "login", "follow", "like"],
+            "entity_type": ["device", "ip", "device", "ip", "account", "content"],
+            "entity_id": ["d1", "10.0.0.1", "d1", "10.0.0.2", "a", "c1"],
+            "note": ["x", "y", "z", "w", "v", "u"],  # extra columns are ignored
+        }
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_loads_every_format(tmp_path: Path, events_df: pd.DataFrame, suffix: str) -> None:
+    log = load_events(write(events_df, tmp_path / f"events{suffix}"))
+    assert log.n_events == 6 and log.n_accounts == 3
+    assert log.account.dtype == np.int32 and log.timestamp.dtype == np.int64
+    assert log.entity.dtype == np.int32
+    assert list(log.account_ids) == ["a", "b", "c"]
+    # d1 is one entity shared by a and b; the account target "a" maps to the acting account a.
+    assert log.entity[0] == log.entity[2]
+    follow = log.entity[4]
+    assert log.entity_account[follow] == 0
+    assert set(log.entity_types) == {"device", "ip", "account", "content"}
+    frame = log.to_frame()
+    assert list(frame["entity_id"]) == list(events_df["entity_id"])
+    assert list(frame["timestamp"]) == list(events_df["timestamp"])
+
+
+def test_iso_and_unix_timestamps_agree(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    iso = events_df.copy()
+    iso["timestamp"] = pd.to_datetime(iso["timestamp"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    iso.loc[0, "timestamp"] = "2026-01-01T01:00:00+01:00"  # offsets are honoured
+    iso.loc[1, "timestamp"] = str(T0)  # and mixed columns work
+    log = load_events(write(iso, tmp_path / "iso.csv"))
+    assert log.timestamp.tolist() == events_df["timestamp"].tolist()
+
+
+def test_summary(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    s = load_events(write(events_df, tmp_path / "e.csv")).summary()
+    assert s["rows"] == 6 and s["accounts"] == 3
+    assert s["entity_types"]["device"] == {"events": 2, "distinct": 1}
+    assert s["time_span"]["first"].startswith("2026-01-01T00:00:00")
+
+
+def test_from_frame_matches_file(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    a = EventLog.from_frame(events_df)
+    b = load_events(write(events_df, tmp_path / "e.csv"))
+    assert np.array_equal(a.entity, b.entity) and np.array_equal(a.timestamp, b.timestamp)
+
+
+def expect_error(path: Path, *, row: int | None = None, column: str | None = None) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_events(path)
+    err = info.value
+    assert str(path) in str(err)
+    assert err.row == row, str(err)
+    assert err.column == column, str(err)
+    assert "\n" not in str(err)
+    return err
+
+
+def test_file_level_errors(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    expect_error(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    expect_error(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("account_id,timestamp,action,entity_type,entity_id\n")
+    expect_error(tmp_path / "header.csv")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 20)
+    expect_error(tmp_path / "binary.csv")
+    expect_error(tmp_path)
+    err = expect_error(write(events_df.drop(columns="action"), tmp_path / "nocol.csv"))
+    assert "'action'" in str(err)
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1" + b"\x01" * 64)
+    expect_error(tmp_path / "bad.parquet")
+
+
+def test_truncated_csv_names_the_row(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    text = write(events_df, tmp_path / "e.csv").read_text()
+    (tmp_path / "cut.csv").write_text(text[: text.rindex(",")])
+    expect_error(tmp_path / "cut.csv", row=6)
+
+
+def test_truncated_gzip(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    big = pd.concat([events_df] * 3000, ignore_index=True)
+    raw = gzip.compress(big.to_csv(index=False).encode())
+    (tmp_path / "cut.csv.gz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputError, match="gzip"):
+        load_events(tmp_path / "cut.csv.gz")
+
+
+def test_milliseconds_are_refused_with_a_hint(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    events_df.loc[3, "timestamp"] = T0 * 1000
+    err = expect_error(write(events_df, tmp_path / "ms.csv"), row=4, column="timestamp")
+    assert "milliseconds" in str(err)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(min_value=1, max_value=40),
+    data=st.data(),
+    fmt=st.sampled_from([".csv", ".csv.gz", ".parquet"]),
+    fault=st.sampled_from(["empty_id", "bad_time", "null_id"]),
+)
+def test_generated_bad_cells_are_located(tmp_path_factory, n, data, fmt, fault) -> None:
+    rows = data.draw(
+        st.lists(st.tuples(ids, st.integers(0, 4_000_000_000), ids, ids, ids), min_size=n, max_size=n)
+    )
+    df = pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    df = df.astype({"timestamp": object})
+    bad_row = data.draw(st.integers(0, n - 1))
+    column = (
+        "timestamp"
+        if fault == "bad_time"
+        else data.draw(st.sampled_from(["account_id", "action", "entity_type", "entity_id"]))
+    )
+    if fault == "bad_time":
+        df.loc[bad_row, "timestamp"] = data.draw(
+            st.sampled_from(["yesterday", "2026-13-45", "12:00", "1.5e", "-", "NaN"])
+        )
+    elif fault == "empty_id":
+        df.loc[bad_row, column] = ""
+    else:
+        df.loc[bad_row, column] = None
+    df = df.astype(str).replace({"None": ""})
+    path = write(df, tmp_path_factory.mktemp("h") / f"bad{fmt}")
+    expect_error(path, row=bad_row + 1, column=column)
+
+
+@settings(max_examples=40, deadline=None)
+@given(blob=st.binary(min_size=0, max_size=400), gz=st.booleans())
+def test_arbitrary_bytes_give_input_error_only(tmp_path_factory, blob: bytes, gz: bool) -> None:
+    path = tmp_path_factory.mktemp("b") / "blob.csv"
+    path.write_bytes(gzip.compress(blob) if gz else blob)
+    try:
+        load_events(path)
+    except InputError as exc:
+        assert str(path) in str(exc)
+
+
+def test_accounts_and_labels(tmp_path: Path) -> None:
+    acc = pd.DataFrame(
+        {"account_id": ["a", "b"], "created_at": [T0, "2025-06-01T00:00:00Z"], "country": ["de", "fr"]}
+    )
+    out = load_accounts(write(acc, tmp_path / "accounts.csv"))
+    assert out.loc["a", "created_at"] == T0 and out["created_at"].dtype == np.int64
+    assert out["country"].dtype == "category"
+    lab = pd.DataFrame({"account_id": ["a", "b"], "is_bot": [1, 0], "ring_id": ["r1", ""]})
+    out = load_labels(write(lab, tmp_path / "labels.csv"))
+    assert out["is_bot"].tolist() == [1, 0] and out["ring_id"].tolist() == ["r1", ""]
+    lab.loc[1, "is_bot"] = 7
+    with pytest.raises(InputError, match="row 2, column 'is_bot'"):
+        load_labels(write(lab, tmp_path / "bad_labels.csv"))
+    dup = pd.DataFrame({"account_id": ["a", "b", "a"], "created_at": [T0, T0, T0]})
+    with pytest.raises(InputError, match="row 3, column 'account_id'.*first at row 1"):
+        load_accounts(write(dup, tmp_path / "dup.csv"))
