@@ -109,6 +109,81 @@ def generate(
         console.print(f"  {name}: {path}")
 
 
+def _store_url(store: str | None) -> str:
+    import os
+
+    return store or os.environ.get("RINGSCOPE_STORE") or "sqlite:///ringscope.db"
+
+
+def _progress(status):
+    def say(msg: str) -> None:
+        status.update(msg)
+        console.log(msg)
+
+    return say
+
+
+def detect_and_publish(log, accounts_df, model, out: Path, store: str) -> tuple:
+    """Runs detection, publishes to the store (stable ids), then writes the output tables."""
+    from service.detection import write_outputs
+    from service.pipeline import run_detection
+    from service.store import Store
+
+    with console.status("detecting") as status:
+        detection = run_detection(log, accounts_df, model=model, progress=_progress(status))
+        status.update("publishing to the verdict store")
+        result = Store(store).publish(detection)
+        detection = detection.renamed(result.id_map)
+        status.update(f"writing {out}")
+        paths = write_outputs(detection, out)
+    return detection, result, paths
+
+
+def print_detection(detection) -> None:
+    clusters = detection.clusters
+    table = Table(title="verdicts", title_justify="left")
+    table.add_column("verdict")
+    table.add_column("clusters", justify="right")
+    table.add_column("accounts", justify="right")
+    for v in ("ring", "suspicious", "benign"):
+        sel = clusters[clusters["verdict"] == v]
+        n_acc = int((detection.accounts["verdict"] == v).sum())
+        table.add_row(v, f"{len(sel):,}", f"{n_acc:,}")
+    console.print(table)
+    rings = clusters[clusters["verdict"] == "ring"].sort_values("score", ascending=False).head(5)
+    for r in rings.itertuples():
+        words = detection.evidence.get(r.cluster_id, {}).get("summary", [])
+        console.print(f"[bold]{r.cluster_id}[/] size {r.size}, score {r.score:.2f}: " + " ".join(words[:2]))
+
+
+@app.command()
+def detect(
+    events: Annotated[Path, typer.Option(help="Event log: CSV, gzip CSV or Parquet.")],
+    out: Annotated[Path, typer.Option(help="Directory for accounts.csv and clusters.csv.")],
+    accounts: Annotated[Path | None, typer.Option(help="Optional accounts table.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model directory from `ringscope train`; default: the shipped model.")
+    ] = None,
+    structure_only: Annotated[
+        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
+    ] = False,
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+) -> None:
+    """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
+    from graphs.events import load_accounts, load_events
+
+    try:
+        with console.status(f"reading {events}"):
+            log = load_events(events)
+            acc = load_accounts(accounts) if accounts is not None else None
+        chosen = None if structure_only else (model or "default")
+        detection, result, paths = detect_and_publish(log, acc, chosen, out, _store_url(store))
+    except InputError as exc:
+        fail(str(exc))
+    print_detection(detection)
+    console.print(f"published run {result.run_id} to {_store_url(store)}; wrote " + ", ".join(map(str, paths.values())))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

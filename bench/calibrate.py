@@ -1,0 +1,83 @@
+"""Fits the shipped structural cluster scorer on generated tuning worlds.
+
+Tuning worlds use seeds 1000+; ``bench.quality`` evaluates on seeds 9000+, never used here.
+
+    python -m bench.calibrate --worlds 4 --accounts 30000
+
+writes ``graphs/structural_model.json`` with two variants: ``structure`` (evidence features alone) and
+``structure+gnn`` (plus the members' mean score from the shipped default GNN model, when present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from graphs.events import EventLog
+from graphs.scoring import StructuralScorer
+from graphs.synthetic import WorldConfig, generate_world
+from graphs.truth import cluster_truth
+from service.pipeline import DetectParams, add_gnn_feature, prepare
+
+TUNING_SEED = 1000
+OUT = Path(__file__).resolve().parents[1] / "graphs" / "structural_model.json"
+
+
+def tuning_features(n_worlds: int, n_accounts: int, with_gnn: bool) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Cluster features (without and with the GNN feature) and truth over the tuning worlds."""
+    plain, gnn, ys = [], [], []
+    scorer = None
+    if with_gnn:
+        from gnn.scoring import load_default_model
+
+        scorer, _ = load_default_model()
+    for i in range(n_worlds):
+        seed = TUNING_SEED + i
+        t = time.perf_counter()
+        world = generate_world(WorldConfig(n_accounts=n_accounts, seed=seed))
+        log = EventLog.from_frame(world.events, source=f"tuning world {seed}")
+        accounts = world.accounts.set_index("account_id")
+        prep = prepare(log, accounts, DetectParams())
+        truth = world.labels.set_index("account_id").reindex(log.account_ids)
+        y = cluster_truth(prep.labels, truth["is_bot"].fillna(0).to_numpy()).reindex(prep.features.index)
+        plain.append(prep.features)
+        if scorer is not None:
+            gnn.append(add_gnn_feature(prep, np.asarray(scorer.score_graph(prep.graph))))
+        ys.append(y.fillna(0).to_numpy(int))
+        print(f"world {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, {time.perf_counter() - t:.1f}s")
+    y = np.concatenate(ys)
+    return pd.concat(plain, ignore_index=True), (pd.concat(gnn, ignore_index=True) if gnn else None), y
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--worlds", type=int, default=4)
+    ap.add_argument("--accounts", type=int, default=30_000)
+    ap.add_argument("--no-gnn", action="store_true", help="fit the structure-only variant alone")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    plain, gnn, y = tuning_features(args.worlds, args.accounts, not args.no_gnn)
+    meta = {"tuning_seeds": [TUNING_SEED + i for i in range(args.worlds)], "accounts": args.accounts}
+    models = {"structure": StructuralScorer.fit(plain, y, meta=meta).to_json()}
+    if gnn is not None:
+        models["structure+gnn"] = StructuralScorer.fit(gnn, y, meta=meta).to_json()
+    elif args.out.exists():  # keep a previously fitted GNN variant
+        old = json.loads(args.out.read_text())
+        if "structure+gnn" in old:
+            models["structure+gnn"] = old["structure+gnn"]
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(models, indent=1))
+    tmp.replace(args.out)
+    for name, m in models.items():
+        coefs = sorted(zip(m["feature_names"], m["coef"], strict=True), key=lambda kv: -abs(kv[1]))
+        print(name, ", ".join(f"{k} {v:+.2f}" for k, v in coefs[:8]))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

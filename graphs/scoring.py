@@ -1,0 +1,147 @@
+"""Cluster scores from structural evidence, and the ring / suspicious / benign verdicts.
+
+The structural scorer is a logistic regression over the cluster evidence features of
+:mod:`graphs.evidence` (plus, when a GNN model is used, the members' mean GNN score). It needs no
+labels of the user's data: its coefficients are fitted on generated worlds whose seeds are never used
+for evaluation (``python -m bench.calibrate``) and shipped as JSON inside the package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SHIPPED = "structural_model.json"
+
+
+@dataclass(frozen=True)
+class VerdictParams:
+    """Score thresholds for verdicts (chosen on generated tuning worlds).
+
+    Attributes:
+        ring: cluster score at or above which a cluster is a ``ring``.
+        suspicious: cluster score at or above which a cluster is ``suspicious``.
+        min_ring_size: smaller clusters are at most ``suspicious``.
+        lone_suspicious: account score at or above which an account in no cluster is ``suspicious``
+            (a lone account is never a ``ring``).
+        gnn_blend: share of an account's own GNN score in its account score (rest: its cluster's).
+    """
+
+    ring: float = 0.5
+    suspicious: float = 0.2
+    min_ring_size: int = 3
+    lone_suspicious: float = 0.8
+    gnn_blend: float = 0.3
+
+
+@dataclass
+class StructuralScorer:
+    """Standardise -> logistic regression, over named cluster features (sklearn vocabulary)."""
+
+    feature_names: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, features: pd.DataFrame, y: np.ndarray, c: float = 1.0, meta: dict | None = None):
+        """Fits on cluster features and 0/1 cluster labels (balanced class weights)."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = features.to_numpy(np.float64)
+        mean, scale = x.mean(0), x.std(0)
+        scale[scale < 1e-9] = 1.0
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+        lr.fit((x - mean) / scale, y)
+        return cls(list(features.columns), mean, scale, lr.coef_[0], float(lr.intercept_[0]), meta or {})
+
+    def score(self, features: pd.DataFrame) -> np.ndarray:
+        """Ring probability per cluster row."""
+        missing = [c for c in self.feature_names if c not in features.columns]
+        if missing:
+            raise ValueError(f"cluster features lack {missing}")
+        x = features[self.feature_names].to_numpy(np.float64)
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def to_json(self) -> dict:
+        return {
+            "feature_names": self.feature_names,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> StructuralScorer:
+        return cls(
+            d["feature_names"],
+            np.asarray(d["mean"]),
+            np.asarray(d["scale"]),
+            np.asarray(d["coef"]),
+            float(d["intercept"]),
+            d.get("meta", {}),
+        )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, variant: str = "structure") -> StructuralScorer:
+        """Loads a scorer file, or the shipped one (``variant`` ``structure`` or ``structure+gnn``)."""
+        if path is None:
+            text = resources.files("graphs").joinpath(SHIPPED).read_text()
+            return cls.from_json(json.loads(text)[variant])
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def cluster_verdicts(score: np.ndarray, size: np.ndarray, p: VerdictParams) -> np.ndarray:
+    """``ring`` / ``suspicious`` / ``benign`` per cluster."""
+    v = np.where(score >= p.suspicious, "suspicious", "benign").astype(object)
+    v[(score >= p.ring) & (size >= p.min_ring_size)] = "ring"
+    return v
+
+
+def account_scores(
+    labels: np.ndarray,
+    cluster_score: np.ndarray,
+    own: np.ndarray | None,
+    p: VerdictParams,
+) -> np.ndarray:
+    """Account score in 0..1: its cluster's score blended with its own GNN score if any.
+
+    Accounts in no cluster get their own GNN score damped by half (one account alone is weak
+    evidence of coordination), or 0 without a model.
+    """
+    n = labels.shape[0]
+    in_cluster = labels >= 0
+    out = np.zeros(n, dtype=np.float64)
+    cs = cluster_score[labels[in_cluster]]
+    if own is None:
+        out[in_cluster] = cs
+    else:
+        out[in_cluster] = (1 - p.gnn_blend) * cs + p.gnn_blend * own[in_cluster]
+        out[~in_cluster] = 0.5 * own[~in_cluster]
+    return np.clip(out, 0.0, 1.0)
+
+
+def account_verdicts(
+    labels: np.ndarray, cluster_verdict: np.ndarray, own: np.ndarray | None, p: VerdictParams
+) -> np.ndarray:
+    """The cluster's verdict; for accounts in no cluster, ``suspicious`` when the model's own score
+    reaches ``lone_suspicious``, else ``benign``."""
+    v = np.full(labels.shape[0], "benign", dtype=object)
+    in_cluster = labels >= 0
+    v[in_cluster] = cluster_verdict[labels[in_cluster]]
+    if own is not None:
+        v[~in_cluster & (own >= p.lone_suspicious)] = "suspicious"
+    return v

@@ -1,0 +1,98 @@
+"""What one detection run produces: the unit ``detect`` writes to disk and publishes to the store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+ACCOUNT_COLUMNS = ["account_id", "score", "cluster_id", "verdict"]
+CLUSTER_COLUMNS = ["cluster_id", "size", "verdict", "score"]
+EDGE_COLUMNS = ["cluster_id", "src", "dst", "relation", "weight"]
+VERDICTS = ("ring", "suspicious", "benign")
+
+
+@dataclass
+class Detection:
+    """One run's verdicts.
+
+    Attributes:
+        accounts: one row per account seen in the events: ``account_id, score, cluster_id, verdict``
+            (``cluster_id`` is ``""`` when the account is in no cluster) plus extra columns.
+        clusters: one row per cluster: ``cluster_id, size, verdict, score`` plus flat evidence
+            columns (numbers and short strings) for the CSV.
+        evidence: cluster_id -> JSON-able evidence for investigators (shared entities with
+            exclusivity, synchronised campaigns with targets and windows, creation burst, density,
+            strongest edges, timeline).
+        edges: intra-cluster edges for drawing: ``cluster_id, src, dst, relation, weight`` with
+            account ids as ``src``/``dst``.
+        model_version: the scorer that produced the scores.
+        detected_at: when the run finished (UTC).
+        params: the parameters of the run (for reproducibility).
+    """
+
+    accounts: pd.DataFrame
+    clusters: pd.DataFrame
+    evidence: dict[str, dict]
+    edges: pd.DataFrame
+    model_version: str
+    detected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, frame, cols in (
+            ("accounts", self.accounts, ACCOUNT_COLUMNS),
+            ("clusters", self.clusters, CLUSTER_COLUMNS),
+            ("edges", self.edges, EDGE_COLUMNS),
+        ):
+            missing = [c for c in cols if c not in frame.columns]
+            if missing:
+                raise ValueError(f"Detection.{name} lacks columns {missing}")
+
+    def renamed(self, mapping: dict[str, str]) -> Detection:
+        """A copy with cluster ids replaced through ``mapping`` (e.g. local keys -> stable ids)."""
+
+        def sub(col: pd.Series) -> pd.Series:
+            return col.map(lambda c: mapping.get(c, c))
+
+        accounts = self.accounts.assign(cluster_id=sub(self.accounts["cluster_id"]))
+        clusters = self.clusters.assign(cluster_id=sub(self.clusters["cluster_id"]))
+        edges = self.edges.assign(cluster_id=sub(self.edges["cluster_id"]))
+        evidence = {mapping.get(k, k): v for k, v in self.evidence.items()}
+        return Detection(
+            accounts, clusters, evidence, edges, self.model_version, self.detected_at, self.params
+        )
+
+
+def write_outputs(detection: Detection, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Writes ``accounts.csv``, ``clusters.csv`` and their Parquet twins, all or nothing.
+
+    The files are written into a temporary folder beside ``out_dir`` and moved into place only when
+    all of them are complete, so a crash leaves either the old outputs or the new ones.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".ringscope-", dir=out))
+    try:
+        acc = detection.accounts[ACCOUNT_COLUMNS + _extra(detection.accounts, ACCOUNT_COLUMNS)]
+        clu = detection.clusters[CLUSTER_COLUMNS + _extra(detection.clusters, CLUSTER_COLUMNS)]
+        acc.to_csv(tmp / "accounts.csv", index=False, float_format="%.6g")
+        clu.to_csv(tmp / "clusters.csv", index=False, float_format="%.6g")
+        acc.to_parquet(tmp / "accounts.parquet", index=False)
+        clu.to_parquet(tmp / "clusters.parquet", index=False)
+        paths = {}
+        for name in ("accounts.csv", "clusters.csv", "accounts.parquet", "clusters.parquet"):
+            os.replace(tmp / name, out / name)
+            paths[name] = out / name
+        return paths
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _extra(frame: pd.DataFrame, base: list[str]) -> list[str]:
+    return [c for c in frame.columns if c not in base]
