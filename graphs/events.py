@@ -141,13 +141,15 @@ class EventLog:
         missing = [c for c in EVENT_COLUMNS if c not in df.columns]
         if missing:
             raise InputError(source, f"the table lacks required column {missing[0]!r}")
-        table = pa.table(
-            {
-                c: pa.array(df[c].astype(str) if c != "timestamp" else df[c], from_pandas=True)
-                for c in EVENT_COLUMNS
-            }
-        )
-        return _encode(source, table)
+        cols = {}
+        for c in EVENT_COLUMNS:
+            arr = pa.array(df[c], from_pandas=True)
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.cast(pa.string())
+            if c != "timestamp" and not pa.types.is_string(arr.type):
+                arr = arr.cast(pa.string())
+            cols[c] = arr
+        return _encode(source, pa.table(cols))
 
 
 def _dict_encode(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
