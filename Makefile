@@ -3,8 +3,9 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR := service/static/vendor/cytoscape.min.js
 
-.PHONY: demo test lint format bench install clean
+.PHONY: demo test test-fast lint format bench web install clean default-model calibrate quality
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
@@ -13,12 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) web
 
-demo: $(STAMP)
+# JavaScript libraries of the web page come from npm (web/package.json), copied into service/static/vendor.
+web: $(VENDOR)
+$(VENDOR): web/package.json web/package-lock.json web/copy-vendor.mjs
+	bash web/build.sh
+
+demo: install
 	$(BIN)/ringscope demo
 
-test: $(STAMP)
+test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -30,10 +36,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+# The shipped artefacts, and how they were made.
+default-model: $(STAMP)
+	$(BIN)/python -m bench.train_default
+calibrate: $(STAMP)
+	$(BIN)/python -m bench.calibrate
+
+bench: install
 	$(BIN)/python -m bench.generate --accounts 1000000
-	$(BIN)/python -m bench.load_events --events 10000000
+	$(BIN)/python -m bench.load_events --accounts 1000000
 	$(BIN)/python -m bench.graph_build --accounts 1000000
+	$(BIN)/python -m bench.quality --accounts 100000 --worlds 3
+	$(BIN)/python -m bench.service
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache web/node_modules service/static/vendor

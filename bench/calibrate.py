@@ -28,7 +28,9 @@ TUNING_SEED = 1000
 OUT = Path(__file__).resolve().parents[1] / "graphs" / "structural_model.json"
 
 
-def tuning_features(n_worlds: int, n_accounts: int, with_gnn: bool) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+def tuning_features(
+    n_worlds: int, n_accounts: int, with_gnn: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Cluster features (without and with the GNN feature) and truth over the tuning worlds."""
     plain, gnn, ys = [], [], []
     scorer = None
@@ -49,7 +51,10 @@ def tuning_features(n_worlds: int, n_accounts: int, with_gnn: bool) -> tuple[pd.
         if scorer is not None:
             gnn.append(add_gnn_feature(prep, np.asarray(scorer.score_graph(prep.graph))))
         ys.append(y.fillna(0).to_numpy(int))
-        print(f"world {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, {time.perf_counter() - t:.1f}s")
+        print(
+            f"world {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, "
+            f"{time.perf_counter() - t:.1f}s"
+        )
     y = np.concatenate(ys)
     return pd.concat(plain, ignore_index=True), (pd.concat(gnn, ignore_index=True) if gnn else None), y
 

@@ -66,9 +66,14 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((fmt, "ringscope load_events", n_events, size_mb, write_s, r["seconds"], r["peak_gb"]))
         if not args.no_baseline:
             b = measure(path, "pandas")
-            rows.append((fmt, "pandas read (no validation)", n_events, size_mb, write_s, b["seconds"], b["peak_gb"]))
+            rows.append(
+                (fmt, "pandas read (no validation)", n_events, size_mb, write_s, b["seconds"], b["peak_gb"])
+            )
     del world
-    print(f"{'format':8} {'loader':28} {'events':>11} {'file MB':>8} {'write s':>8} {'load s':>7} {'peak GB':>8}")
+    print(
+        f"{'format':8} {'loader':28} {'events':>11} {'file MB':>8} "
+        f"{'write s':>8} {'load s':>7} {'peak GB':>8}"
+    )
     for fmt, how, n, mb, ws, s, gb in rows:
         print(f"{fmt:8} {how:28} {n:>11,} {mb:>8.0f} {ws:>8.1f} {s:>7.1f} {gb:>8.2f}")
 

@@ -59,7 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     print(df[KEYS + ["detect_seconds"]].round(4).to_string())
     print("mean:", json.dumps({k: round(float(np.nanmean(df[k])), 4) for k in KEYS}))
     for r in reports:
-        print(r["seed"], "recall by kind", r.get("ring_recall_by_kind"), "look-alike FP", r.get("lookalike_fp_by_kind"))
+        print(
+            r["seed"],
+            "recall by kind",
+            r.get("ring_recall_by_kind"),
+            "look-alike FP",
+            r.get("lookalike_fp_by_kind"),
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(reports, fh, indent=1, default=float)

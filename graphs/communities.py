@@ -120,10 +120,7 @@ def detect_communities(
 
 def _split_giants(g: ig.Graph, membership: np.ndarray, p: ClusterParams) -> np.ndarray:
     """Re-partitions communities above ``max_size`` at increasing resolution."""
-    if p.method in ("label_propagation", "components"):
-        resolution_step = None
-    else:
-        resolution_step = 2.0
+    resolution_step = None if p.method in ("label_propagation", "components") else 2.0
     membership = membership.copy()
     next_label = int(membership.max()) + 1
     resolution = p.resolution

@@ -279,98 +279,149 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     return out[FEATURE_NAMES].astype(np.float64)
 
 
+def _iso_array(ts: np.ndarray) -> np.ndarray:
+    return (
+        np.datetime_as_string(np.asarray(ts, dtype="int64").astype("datetime64[s]"), unit="s").astype(object)
+        + "Z"
+    )
+
+
 def _iso(ts: int | float) -> str:
-    return pd.Timestamp(int(ts), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(_iso_array(np.array([int(ts)]))[0])
 
 
-def cluster_evidence(ctx: ClusterContext, clusters: np.ndarray, features: pd.DataFrame) -> dict[int, dict]:
-    """JSON-able evidence for the given cluster labels: concrete entities, campaigns, times, words."""
+def _by_cluster(
+    cluster: np.ndarray, columns: dict[str, np.ndarray], as_rows: bool = True
+) -> dict[int, object]:
+    """Splits column arrays (already sorted by cluster) into per-cluster lists of rows (or columns)."""
+    if cluster.size == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
+    ends = np.r_[starts[1:], cluster.size]
+    lists = {k: v.tolist() for k, v in columns.items()}
+    keys = list(lists)
+    out: dict[int, object] = {}
+    for c, a, b in zip(cluster[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        if as_rows:
+            out[c] = [
+                dict(zip(keys, vals, strict=True))
+                for vals in zip(*(lists[k][a:b] for k in keys), strict=True)
+            ]
+        else:
+            out[c] = {k: lists[k][a:b] for k in keys}
+    return out
+
+
+def cluster_evidence(
+    ctx: ClusterContext, clusters: np.ndarray, features: pd.DataFrame, detailed: np.ndarray | None = None
+) -> dict[int, dict]:
+    """JSON-able evidence for the given cluster labels: concrete entities, campaigns, times, words.
+
+    Args:
+        ctx: the shared cluster context.
+        clusters: cluster labels to describe.
+        features: :func:`cluster_features` output.
+        detailed: labels that also get the event timeline (the flagged ones); all when None.
+    """
     log, p = ctx.log, ctx.p
-    wanted = set(int(c) for c in clusters)
-    names = log.entity_types
-    out: dict[int, dict] = {c: {} for c in wanted}
+    wanted = np.unique(np.asarray(clusters, dtype=np.int64))
+    detailed = wanted if detailed is None else np.unique(np.asarray(detailed, dtype=np.int64))
+    names = np.array(log.entity_types, dtype=object)
+    actions = np.array(log.actions, dtype=object)
+    out: dict[int, dict] = {int(c): {} for c in wanted}
 
     shared = ctx.shared[ctx.shared["cluster"].isin(wanted)]
-    shared = shared.sort_values(["cluster", "members", "exclusivity"], ascending=[True, False, False])
-    shared = shared.groupby("cluster").head(p.top_entities)
-    for c, grp in shared.groupby("cluster"):
-        out[int(c)]["shared_entities"] = [
-            {
-                "type": names[int(r.etype)],
-                "id": str(log.entity_ids[int(r.entity)]),
-                "members": int(r.members),
-                "users_total": int(r.users_total),
-                "exclusivity": round(float(r.exclusivity), 3),
-                "first_seen": _iso(r.first),
-                "last_seen": _iso(r.last),
-            }
-            for r in grp.itertuples()
-        ]
+    shared = shared.sort_values(
+        ["cluster", "members", "exclusivity"], ascending=[True, False, False], kind="stable"
+    )
+    shared = shared.groupby("cluster", sort=False).head(p.top_entities)
+    ent = shared["entity"].to_numpy(np.int64)
+    for c, rows in _by_cluster(
+        shared["cluster"].to_numpy(),
+        {
+            "type": names[shared["etype"].to_numpy(np.int64)],
+            "id": log.entity_ids[ent],
+            "members": shared["members"].to_numpy(np.int64),
+            "users_total": shared["users_total"].to_numpy(np.int64),
+            "exclusivity": shared["exclusivity"].to_numpy(np.float64).round(3),
+            "first_seen": _iso_array(shared["first"].to_numpy()),
+            "last_seen": _iso_array(shared["last"].to_numpy()),
+        },
+    ).items():
+        out[c]["shared_entities"] = rows
 
     sync = ctx.sync[ctx.sync["cluster"].isin(wanted)]
-    n_sync = sync.groupby("cluster").size()
-    sync = sync.groupby("cluster").head(p.top_campaigns)
-    for c, grp in sync.groupby("cluster"):
-        out[int(c)]["campaigns"] = [
-            {
-                "target_type": names[int(log.entity_type[int(r.entity)])],
-                "target": str(log.entity_ids[int(r.entity)]),
-                "action": log.actions[int(r.action)],
-                "members": int(r.members),
-                "start": _iso(r.start),
-                "end": _iso(r.end),
-                "window_seconds": int(r.end - r.start),
-            }
-            for r in grp.itertuples()
-        ]
+    n_sync = sync.groupby("cluster").size().to_dict()
+    sync = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
+    sync = sync.groupby("cluster", sort=False).head(p.top_campaigns)
+    ent = sync["entity"].to_numpy(np.int64)
+    for c, rows in _by_cluster(
+        sync["cluster"].to_numpy(),
+        {
+            "target_type": names[log.entity_type[ent].astype(np.int64)],
+            "target": log.entity_ids[ent],
+            "action": actions[sync["action"].to_numpy(np.int64)],
+            "members": sync["members"].to_numpy(np.int64),
+            "start": _iso_array(sync["start"].to_numpy()),
+            "end": _iso_array(sync["end"].to_numpy()),
+            "window_seconds": (sync["end"] - sync["start"]).to_numpy(np.int64),
+        },
+    ).items():
+        out[c]["campaigns"] = rows
 
     edges = ctx.internal
     inside = edges[(edges["cs"] == edges["cd"]) & edges["cs"].isin(wanted)]
-    top = inside.sort_values(["cs", "weight"], ascending=[True, False]).groupby("cs").head(p.top_edges)
-    for c, grp in top.groupby("cs"):
-        out[int(c)]["strongest_edges"] = [
-            {
-                "src": str(log.account_ids[int(r.src)]),
-                "dst": str(log.account_ids[int(r.dst)]),
-                "relation": r.relation,
-                "weight": round(float(r.weight), 4),
-            }
-            for r in grp.itertuples()
-        ]
+    top = inside.sort_values(["cs", "weight"], ascending=[True, False], kind="stable")
+    top = top.groupby("cs", sort=False).head(p.top_edges)
+    for c, rows in _by_cluster(
+        top["cs"].to_numpy(),
+        {
+            "src": log.account_ids[top["src"].to_numpy(np.int64)],
+            "dst": log.account_ids[top["dst"].to_numpy(np.int64)],
+            "relation": top["relation"].to_numpy(object),
+            "weight": top["weight"].to_numpy(np.float64).round(4),
+        },
+    ).items():
+        out[c]["strongest_edges"] = rows
 
-    ev = ctx.events[ctx.events["cluster"].isin(wanted)]
-    tl = ev.sort_values(["cluster", "ts"]).groupby("cluster").tail(p.timeline_events)
-    for c, grp in tl.groupby("cluster"):
-        out[int(c)]["timeline"] = {
-            "account_id": log.account_ids[grp["account"].to_numpy()].tolist(),
-            "timestamp": grp["ts"].astype(int).tolist(),
-            "action": [log.actions[a] for a in grp["action"].to_numpy()],
-            "target_type": [names[t] for t in grp["etype"].to_numpy()],
-            "target": log.entity_ids[grp["entity"].to_numpy()].tolist(),
-        }
+    ev = ctx.events[ctx.events["cluster"].isin(detailed)]
+    tl = (
+        ev.sort_values(["cluster", "ts"], kind="stable")
+        .groupby("cluster", sort=False)
+        .tail(p.timeline_events)
+    )
+    for c, cols in _by_cluster(
+        tl["cluster"].to_numpy(),
+        {
+            "account_id": log.account_ids[tl["account"].to_numpy(np.int64)],
+            "timestamp": tl["ts"].to_numpy(np.int64),
+            "action": actions[tl["action"].to_numpy(np.int64)],
+            "target_type": names[tl["etype"].to_numpy(np.int64)],
+            "target": log.entity_ids[tl["entity"].to_numpy(np.int64)],
+        },
+        as_rows=False,
+    ).items():
+        out[c]["timeline"] = cols
 
     lab = ctx.labels
-    acc = np.flatnonzero(np.isin(lab, list(wanted)))
+    acc = np.flatnonzero(np.isin(lab, wanted))
     created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
     span = created.groupby("cluster")["created"].agg(["min", "max", "median"])
-    for c, r in span.iterrows():
-        out[int(c)]["creation"] = {
-            "first": _iso(r["min"]),
-            "last": _iso(r["max"]),
-            "median": _iso(r["median"]),
-            "span_hours": round(float(r["max"] - r["min"]) / 3600, 2),
-        }
+    first, last, med = (_iso_array(span[k].to_numpy()) for k in ("min", "max", "median"))
+    hours = ((span["max"] - span["min"]) / 3600).round(2).to_numpy()
+    for c, a, b, m, h in zip(span.index.tolist(), first, last, med, hours.tolist(), strict=True):
+        out[c]["creation"] = {"first": a, "last": b, "median": m, "span_hours": h}
 
-    for c in wanted:
-        f = features.loc[c]
+    fdict = features.round(4).to_dict("index")
+    for c in out:
+        f = fdict[c]
         e = out[c]
         e["structure"] = {
-            "internal_density": round(float(f["internal_density"]), 4),
-            "mean_internal_weight": round(float(f["mean_internal_weight"]), 4),
-            "conductance": round(float(f["conductance"]), 4),
+            "internal_density": f["internal_density"],
+            "mean_internal_weight": f["mean_internal_weight"],
+            "conductance": f["conductance"],
             "relation_weight_share": {
-                r: round(float(f[f"{r}_weight_share"]), 3)
-                for r in ("device", "ip", "coaction", "interaction")
+                r: f[f"{r}_weight_share"] for r in ("device", "ip", "coaction", "interaction")
             },
         }
         e["synchronised_targets"] = int(n_sync.get(c, 0))
@@ -378,7 +429,7 @@ def cluster_evidence(ctx: ClusterContext, clusters: np.ndarray, features: pd.Dat
     return out
 
 
-def _words(size: int, f: pd.Series, e: dict) -> list[str]:
+def _words(size: int, f: dict, e: dict) -> list[str]:
     """Plain sentences an investigator reads first."""
     lines = []
     for ent in e.get("shared_entities", [])[:3]:
@@ -395,7 +446,8 @@ def _words(size: int, f: pd.Series, e: dict) -> list[str]:
         top = e["campaigns"][0]
         lines.append(
             f"Members acted in sync on {n_sync} targets; largest: {top['members']} members {top['action']} "
-            f"{top['target_type']} {top['target']} within {max(top['window_seconds'], 1)} s at {top['start']}."
+            f"{top['target_type']} {top['target']} within {max(top['window_seconds'], 1)} s "
+            f"at {top['start']}."
         )
     cr = e.get("creation")
     if cr and f["created_in_burst_share"] >= 0.5:

@@ -181,7 +181,135 @@ def detect(
     except InputError as exc:
         fail(str(exc))
     print_detection(detection)
-    console.print(f"published run {result.run_id} to {_store_url(store)}; wrote " + ", ".join(map(str, paths.values())))
+    console.print(
+        f"published run {result.run_id} to {_store_url(store)}; wrote " + ", ".join(map(str, paths.values()))
+    )
+
+
+@app.command()
+def train(
+    events: Annotated[Path, typer.Option(help="Event log: CSV, gzip CSV or Parquet.")],
+    labels: Annotated[Path, typer.Option(help="Labels table: account_id, is_bot, optional ring_id.")],
+    out: Annotated[Path, typer.Option(help="Model directory to write (replaced whole).")],
+    accounts: Annotated[Path | None, typer.Option(help="Optional accounts table.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Training config (YAML); default: gnn/configs/default.yaml.")
+    ] = None,
+) -> None:
+    """Train a model on labelled events; `detect --model OUT` then uses it."""
+    from importlib import resources
+
+    from gnn.errors import GNNError
+    from gnn.fit_events import train_from_log
+    from graphs.events import load_accounts, load_events, load_labels
+
+    cfg = config or Path(str(resources.files("gnn").joinpath("configs", "default.yaml")))
+    try:
+        with console.status(f"reading {events}"):
+            log = load_events(events)
+            lab = load_labels(labels)
+            acc = load_accounts(accounts) if accounts is not None else None
+        with console.status(f"training ({cfg})"):
+            metrics = train_from_log(log, lab, acc, cfg, out)
+    except InputError as exc:
+        fail(str(exc))
+    except GNNError as exc:
+        fail(f"{cfg}: {exc}")
+    table = Table(title=f"model written to {out}", title_justify="left", show_header=False)
+    for k in (
+        "roc_auc",
+        "ap",
+        "macro_f1",
+        "recall_at_k",
+        "val_ap",
+        "seconds_per_epoch",
+        "fit_seconds",
+        "epochs_run",
+    ):
+        if k in metrics:
+            v = metrics[k]
+            table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console.print(table)
+
+
+@app.command()
+def serve(
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API and the web page over the verdict store."""
+    import os
+
+    from service.serve import run_server
+
+    if not os.environ.get("RINGSCOPE_API_KEYS"):
+        err_console.print("warning: RINGSCOPE_API_KEYS is not set; every /v1 request will be refused (401)")
+    console.print(f"serving {_store_url(store)} on http://{host}:{port}/ (API docs at /docs)")
+    run_server(_store_url(store), host=host, port=port)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(help="Accounts in the generated world.", min=500)] = 20_000,
+    seed: Annotated[int, typer.Option(help="World seed.")] = 42,
+    workdir: Annotated[Path, typer.Option(help="Where the world and outputs go.")] = Path("demo"),
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the results afterwards.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="TCP port for the service.")] = 8000,
+) -> None:
+    """The main job on the embedded default: generate a world, detect rings, print a summary, serve."""
+    import os
+    import secrets
+
+    from graphs.events import load_accounts, load_events, load_labels
+    from graphs.synthetic import WorldConfig, generate_world, write_world
+    from graphs.truth import quality_report
+
+    url = _store_url(store)
+    with console.status(f"generating a world of {accounts:,} accounts (seed {seed})"):
+        paths = write_world(
+            generate_world(WorldConfig(n_accounts=accounts, seed=seed)), workdir / "world", fmt="csv.gz"
+        )
+    console.print(f"world written to {workdir / 'world'}")
+    try:
+        log = load_events(paths["events"])
+        acc = load_accounts(paths["accounts"])
+        truth = load_labels(paths["labels"])
+    except InputError as exc:
+        fail(str(exc))
+    print_log_summary(log.summary(), f"{paths['events']}")
+    detection, result, out_paths = detect_and_publish(log, acc, "default", workdir / "out", url)
+    print_detection(detection)
+    q = quality_report(detection.accounts, detection.clusters, truth)
+    console.print(
+        f"against the world's ground truth: ring recall {q['ring_recall']:.3f}, ring precision "
+        f"{q['ring_precision']:.3f}, account ROC-AUC {q['account_roc_auc']:.3f}, AP {q['account_ap']:.3f}, "
+        f"false positives among benign look-alikes {100 * q['lookalike_fp_rate']:.2f}%"
+    )
+    console.print(f"published run {result.run_id} to {url}; tables in {workdir / 'out'}")
+    if not serve_after:
+        return
+    keys = os.environ.get("RINGSCOPE_API_KEYS")
+    if not keys:
+        key = secrets.token_urlsafe(16)
+        keys = f"{key}:investigator"
+        os.environ["RINGSCOPE_API_KEYS"] = keys
+        console.print(f"API key (investigator): [bold]{key}[/]")
+    else:
+        key = keys.split(",")[0].split(":")[0]
+    ring = (
+        detection.clusters.sort_values("score", ascending=False).iloc[0]["cluster_id"]
+        if len(detection.clusters)
+        else ""
+    )
+    console.print(f"open http://127.0.0.1:{port}/ and paste the key; e.g. look up cluster {ring}")
+    console.print(f"curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/clusters?verdict=ring")
+    from service.serve import run_server
+
+    run_server(url, host="127.0.0.1", port=port, api_keys=keys)
 
 
 def main() -> None:

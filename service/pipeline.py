@@ -141,7 +141,8 @@ def run_detection(
     c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict)
     a_score = account_scores(labels, c_score, own, p.verdict)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
-    evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats)
+    flagged = np.flatnonzero(c_verdict != "benign")
+    evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)
     timings["evidence"] = time.perf_counter() - t
 
     keys = np.array([f"k{i}" for i in range(ctx.n_clusters)], dtype=object)

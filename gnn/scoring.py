@@ -1,0 +1,91 @@
+"""Scoring an account graph with a trained model, and the default model shipped in the package.
+
+The glue between ``graphs`` (the :class:`~graphs.graph.AccountGraph`) and the scorers of
+:mod:`gnn.train`: it turns a graph into the GNN input ``Data``, checks that the graph's features are
+the ones the model was trained on, and names the model version recorded with every verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch_geometric.data import Data
+
+from gnn.artifacts import load_feature_schema, load_model
+from gnn.errors import GNNError
+from graphs.errors import InputError
+
+DEFAULT_MODEL_DIR = "default_model"
+
+
+def graph_data(graph, labels: pd.DataFrame | None = None) -> Data:
+    """The graph as GNN input ``Data``; ``y`` from a labels table (``is_bot``; -1 where unlabelled)."""
+    data = graph.to_pyg()
+    if labels is not None:
+        y = labels["is_bot"].reindex(graph.account_ids).fillna(-1).to_numpy(np.int64)
+        data.y = torch.from_numpy(y)
+    return data
+
+
+@dataclass
+class GraphScorer:
+    """A fitted scorer with its feature schema and a version string."""
+
+    scorer: object
+    schema: dict
+    version: str
+
+    def score_graph(self, graph) -> np.ndarray:
+        """Bot probability per account of the graph, in the graph's account order."""
+        expected = self.schema.get("features")
+        if expected is not None and list(expected) != list(graph.feature_names):
+            raise InputError(
+                self.version,
+                "the model was trained on other account features than this version of ringscope "
+                "builds; retrain it with `ringscope train`",
+            )
+        return np.asarray(self.scorer.score(graph.to_pyg()), dtype=np.float64)
+
+
+def _version(directory: Path, schema: dict) -> str:
+    return f"{schema.get('model', 'model')}@{schema.get('created', 'unknown')} ({directory.name})"
+
+
+def load_model_dir(directory: str | Path) -> tuple[GraphScorer, str]:
+    """Loads a model directory written by ``ringscope train``.
+
+    Raises:
+        InputError: when the directory is missing or is not a model directory.
+    """
+    directory = Path(directory)
+    try:
+        scorer = load_model(directory)
+        schema = load_feature_schema(directory)
+    except (GNNError, OSError, json.JSONDecodeError) as exc:
+        raise InputError(str(directory), f"cannot load the model ({exc})") from None
+    version = _version(directory, schema)
+    return GraphScorer(scorer, schema, version), version
+
+
+def default_model_path() -> Path:
+    """Where the shipped default model lives inside the package."""
+    return Path(str(resources.files("gnn").joinpath(DEFAULT_MODEL_DIR)))
+
+
+def load_default_model() -> tuple[GraphScorer, str]:
+    """The default model shipped inside the package (made by ``python -m bench.train_default``)."""
+    path = default_model_path()
+    if not (path / "config.yaml").is_file():
+        raise InputError(
+            str(path), "the default model is missing; run `python -m bench.train_default` to make it"
+        )
+    scorer, version = load_model_dir(path)
+    version = "default:" + version
+    scorer.version = version
+    return scorer, version

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs Debian's PostgreSQL server binaries (initdb, pg_ctl) for tests/pg.py, which starts a
+# throwaway server per test session. Idempotent and quiet: does nothing when they are present.
+# No cluster is created or started here. Needs root (or sudo) and apt-get.
+set -euo pipefail
+
+have_postgres() {
+    command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1 && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null
+}
+
+if have_postgres; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install_postgres.sh: no apt-get here; install PostgreSQL (initdb, pg_ctl) yourself" >&2
+    exit 1
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+
+if ! have_postgres; then
+    echo "install_postgres.sh: postgresql installed but initdb/pg_ctl not found" >&2
+    exit 1
+fi

@@ -1,0 +1,27 @@
+"""``/v1/accounts``: one account's verdict."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from service.deps import SECURITY, any_role
+from service.routers.lookup import LookupRoute
+from service.schemas import Account, ErrorBody
+from service.store import Store
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=LookupRoute)
+
+
+@router.get(
+    "/{account_id:path}",
+    response_model=Account,
+    openapi_extra={"security": SECURITY},
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    summary="An account's score, cluster and verdict",
+)
+async def get_account(account_id: str, store: Store = Depends(any_role)) -> dict:
+    """The account's score, cluster and verdict from the latest run (any role)."""
+    found = store.account(account_id)
+    if found is None:
+        raise HTTPException(404, f"account {account_id[:100]!r} not found")
+    return found

@@ -1,0 +1,91 @@
+"""``/v1/clusters``: the change-ordered verdict listing, one cluster, its graph."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
+
+from service.deps import SECURITY, any_role, investigator_only
+from service.routers.lookup import LookupRoute
+from service.schemas import ClusterDetail, ClusterGraph, ClusterPage, ErrorBody, Verdict
+from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
+
+router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupRoute)
+
+_DENIED = {401: {"model": ErrorBody}, 403: {"model": ErrorBody}}
+_CURSOR_HELP = "Opaque: a next_cursor or resume_cursor from an earlier page. Absent = from the beginning."
+_SINCE_HELP = "A run id (changes made by later runs) or an ISO-8601 time (changes published at or after it)."
+
+
+def _invalid(param: str, message: str, value: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", param), "msg": message, "input": value}]
+    )
+
+
+@router.get(
+    "",
+    response_model=ClusterPage,
+    openapi_extra={"security": SECURITY},
+    responses=_DENIED,
+    summary="Cluster verdicts in change order, paged",
+)
+async def list_clusters(
+    verdict: Verdict | None = Query(None, description="only clusters with this current verdict"),
+    min_size: int | None = Query(None, ge=1, le=1_000_000_000, description="only clusters this big"),
+    since: str | None = Query(None, max_length=64, description=_SINCE_HELP),
+    cursor: str | None = Query(None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description=_CURSOR_HELP),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT, description="page size"),
+    store: Store = Depends(any_role),
+) -> ClusterPage:
+    """Every cluster once, at its latest change, oldest change first (any role).
+
+    Page with ``next_cursor`` until it is null; keep ``resume_cursor`` of the last page and pass it
+    as ``cursor`` next time to get only the clusters that changed since (new, re-judged, re-shaped
+    or dissolved), even when runs landed while you were paging.
+    """
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except CursorError as exc:
+            raise _invalid("cursor", str(exc), cursor) from None
+    since_value = None
+    if since is not None:
+        try:
+            since_value = parse_since(since)
+        except ValueError as exc:
+            raise _invalid("since", str(exc), since) from None
+    page = store.list_clusters(verdict, min_size, since_value, cursor, limit)
+    return ClusterPage.model_validate(page, from_attributes=True)
+
+
+@router.get(
+    "/{cluster_id}",
+    response_model=ClusterDetail,
+    openapi_extra={"security": SECURITY},
+    responses={**_DENIED, 404: {"model": ErrorBody}},
+    summary="A cluster: members, verdict, evidence, history",
+)
+async def get_cluster(cluster_id: str, store: Store = Depends(investigator_only)) -> dict:
+    """Members with scores, verdict, score, evidence, model version, when detected, and the verdict
+    history (investigators only)."""
+    found = store.cluster(cluster_id)
+    if found is None:
+        raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    return found
+
+
+@router.get(
+    "/{cluster_id}/graph",
+    response_model=ClusterGraph,
+    openapi_extra={"security": SECURITY},
+    responses={**_DENIED, 404: {"model": ErrorBody}},
+    summary="A cluster's nodes and edges, for drawing",
+)
+async def get_cluster_graph(cluster_id: str, store: Store = Depends(investigator_only)) -> dict:
+    """Nodes (accounts with score and verdict) and edges (``source, target, relation, weight``)
+    of the cluster (investigators only)."""
+    found = store.cluster_graph(cluster_id)
+    if found is None:
+        raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    return found

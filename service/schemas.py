@@ -1,0 +1,111 @@
+"""Response models of the HTTP API, version 1 (CONTRACT.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Verdict = Literal["ring", "suspicious", "benign"]
+Change = Literal["new", "verdict", "members", "dissolved"]
+Status = Literal["active", "dissolved"]
+
+
+class ErrorBody(BaseModel):
+    """Every 401, 403, 404, 500 and 503 answer."""
+
+    detail: str = Field(examples=["cluster 'c-000123' not found"])
+
+
+class Account(BaseModel):
+    """An account's verdict from the latest run."""
+
+    account_id: str
+    score: float | None = Field(description="0..1, higher = more likely part of a coordinated ring")
+    cluster_id: str | None = Field(description="the account's cluster (stable id), null when in none")
+    verdict: Verdict = Field(description="the cluster's verdict, or the account's own without a cluster")
+    run_id: int = Field(description="the run this verdict comes from")
+
+
+class ClusterSummary(BaseModel):
+    """A cluster as enforcement sees it: verdict and change, no members or evidence."""
+
+    cluster_id: str = Field(description="stable across runs while the members mostly persist")
+    status: Status = Field(description="active = in the latest run; dissolved = gone since updated_run")
+    verdict: Verdict = Field(description="current verdict (the last one for a dissolved cluster)")
+    previous_verdict: Verdict | None = Field(description="the verdict before the latest change")
+    change: Change = Field(description="what the latest change was")
+    score: float | None
+    size: int = Field(description="number of members")
+    model_version: str
+    detected_at: datetime = Field(description="when the run that last saw the cluster finished")
+    first_seen_run: int
+    first_seen_at: datetime
+    last_run: int = Field(description="the last run the cluster was present in")
+    updated_run: int = Field(description="the run of the latest change")
+    updated_at: datetime = Field(description="when the latest change was published")
+
+
+class Member(BaseModel):
+    account_id: str
+    score: float | None
+
+
+class HistoryEvent(BaseModel):
+    """One change of a cluster: it appeared, changed verdict, changed members or dissolved."""
+
+    run_id: int
+    at: datetime
+    change: Change
+    verdict: Verdict
+    previous_verdict: Verdict | None
+    score: float | None
+    size: int
+
+
+class ClusterDetail(ClusterSummary):
+    """Everything about a cluster (investigators only)."""
+
+    evidence: dict[str, Any] = Field(description="what the members share: devices, IPs, campaigns, ...")
+    members: list[Member] = Field(description="members with their scores, highest first")
+    history: list[HistoryEvent] = Field(description="verdict history, oldest first")
+
+
+class ClusterPage(BaseModel):
+    """One page of the change-ordered cluster listing."""
+
+    items: list[ClusterSummary]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
+    resume_cursor: str = Field(
+        description="pass as cursor on a later pull to get only what changed after this page"
+    )
+
+
+class GraphNode(BaseModel):
+    id: str
+    score: float | None
+    verdict: Verdict
+    cluster_id: str
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    relation: str = Field(description="what links the two accounts: device, ip, co-action, ...")
+    weight: float | None
+
+
+class ClusterGraph(BaseModel):
+    """A cluster's accounts and the edges between them, for drawing."""
+
+    cluster_id: str
+    verdict: Verdict
+    status: Status
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    latest_run: int | None = Field(description="id of the latest published run; null before the first")

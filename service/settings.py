@@ -1,0 +1,61 @@
+"""Service settings: one ``BaseSettings`` read from the environment (``RINGSCOPE_*``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(StrEnum):
+    """What an API key may see."""
+
+    investigator = "investigator"  # everything
+    enforcement = "enforcement"  # verdicts only: no member lists, evidence or graphs
+
+
+class Settings(BaseSettings):
+    """Where the verdict store lives and who may read it.
+
+    Attributes:
+        store_url: SQLAlchemy URL of the verdict store (``RINGSCOPE_STORE``); a SQLite file by default.
+        api_keys: ``key:role,key:role`` (``RINGSCOPE_API_KEYS``); roles are ``investigator`` and
+            ``enforcement``. Empty means no key is accepted: every ``/v1`` request answers 401.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    store_url: str = Field(
+        "sqlite:///ringscope.db", validation_alias=AliasChoices("RINGSCOPE_STORE", "store_url")
+    )
+    api_keys: str = Field("", validation_alias=AliasChoices("RINGSCOPE_API_KEYS", "api_keys"))
+
+    def key_roles(self) -> dict[str, Role]:
+        """Parses ``api_keys`` into ``{key: role}``.
+
+        Raises:
+            ValueError: an entry is not ``key:role`` or names an unknown role.
+        """
+        return parse_api_keys(self.api_keys)
+
+
+def parse_api_keys(text: str | None) -> dict[str, Role]:
+    """``"k1:investigator, k2:enforcement"`` -> ``{"k1": Role.investigator, "k2": Role.enforcement}``."""
+    roles: dict[str, Role] = {}
+    for raw in (text or "").split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        key, sep, role = entry.rpartition(":")
+        key, role = key.strip(), role.strip()
+        if not sep or not key:
+            raise ValueError(f"RINGSCOPE_API_KEYS entry {entry!r}: expected 'key:role'")
+        try:
+            roles[key] = Role(role)
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            raise ValueError(
+                f"RINGSCOPE_API_KEYS entry for key {key[:4]}...: unknown role {role!r} (use {allowed})"
+            ) from None
+    return roles

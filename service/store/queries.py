@@ -1,0 +1,246 @@
+"""Reads of the verdict store.
+
+Every read runs plain SQL on the pooled DBAPI connection (SQLAlchemy's engine owns the pool and
+the dialect): SQLAlchemy Core's per-statement overhead (~0.3-0.5 ms) would be most of a lookup's
+latency budget. The SQL is portable (SQLite and PostgreSQL); ``?`` marks are rewritten to the
+driver's paramstyle. Functions that issue several statements must run inside one
+:class:`Snapshot` transaction (``Store.reading(snapshot=True)``) so they see one run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.store.cursor import encode_cursor
+
+
+@dataclass(frozen=True)
+class ClusterPage:
+    """One page of :meth:`Store.list_clusters`.
+
+    Attributes:
+        items: cluster summaries in change-feed order.
+        next_cursor: where the next page starts; ``None`` when this is the last page for now.
+        resume_cursor: where a later pull should start to see only what changed after this page
+            (equal to ``next_cursor`` when there is one).
+    """
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    resume_cursor: str
+
+
+class Snapshot:
+    """A DBAPI cursor plus the driver's paramstyle; all reads of one request go through one."""
+
+    def __init__(self, cursor: Any, paramstyle: str, dialect: str) -> None:
+        self.cursor = cursor
+        self.dialect = dialect
+        self._format = paramstyle in ("format", "pyformat")
+        self._sql: dict[str, str] = {}
+
+    def _text(self, sql: str) -> str:
+        if not self._format:
+            return sql
+        text = self._sql.get(sql)
+        if text is None:
+            text = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return text
+
+    def all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        self.cursor.execute(self._text(sql), params)
+        return self.cursor.fetchall()
+
+    def one(self, sql: str, params: tuple = ()) -> tuple | None:
+        self.cursor.execute(self._text(sql), params)
+        return self.cursor.fetchone()
+
+
+def _time(value: Any) -> datetime | None:
+    """SQLite hands back 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# Columns of a cluster in a list page (no members, no evidence: what enforcement may see).
+SUMMARY = (
+    "cluster_id",
+    "status",
+    "verdict",
+    "previous_verdict",
+    "change",
+    "score",
+    "size",
+    "model_version",
+    "detected_at",
+    "first_seen_run",
+    "first_seen_at",
+    "last_run",
+    "updated_run",
+    "updated_at",
+    "updated_seq",
+)
+_SUMMARY_SQL = ", ".join(SUMMARY)
+_SUMMARY_TIMES = [SUMMARY.index(c) for c in ("detected_at", "first_seen_at", "updated_at")]
+RUN = (
+    "run_id",
+    "published_at",
+    "detected_at",
+    "model_version",
+    "params",
+    "n_accounts",
+    "n_clusters",
+    "n_rings",
+    "n_events",
+    "first_seq",
+    "last_seq",
+    "publish_seconds",
+)
+HISTORY = ("seq", "run_id", "at", "change", "verdict", "previous_verdict", "score", "size")
+ACCOUNT = ("account_id", "score", "cluster_id", "verdict", "run_id")
+
+
+def _summary(row: tuple) -> dict[str, Any]:
+    out = dict(zip(SUMMARY, row, strict=True))
+    for i in _SUMMARY_TIMES:
+        out[SUMMARY[i]] = _time(row[i])
+    return out
+
+
+def _run(row: tuple) -> dict[str, Any]:
+    out = dict(zip(RUN, row, strict=True))
+    out["published_at"] = _time(out["published_at"])
+    out["detected_at"] = _time(out["detected_at"])
+    out["params"] = _json(out["params"])
+    return out
+
+
+def latest_run(db: Snapshot) -> dict[str, Any] | None:
+    row = db.one(f"SELECT {', '.join(RUN)} FROM runs ORDER BY run_id DESC LIMIT 1")
+    return None if row is None else _run(row)
+
+
+def get_run(db: Snapshot, run_id: int) -> dict[str, Any] | None:
+    row = db.one(f"SELECT {', '.join(RUN)} FROM runs WHERE run_id = ?", (run_id,))
+    return None if row is None else _run(row)
+
+
+def account(db: Snapshot, account_id: str) -> dict[str, Any] | None:
+    # One statement (atomic without a transaction): the accounts are the latest run's.
+    row = db.one(
+        "SELECT account_id, score, cluster_id, verdict, (SELECT max(run_id) FROM runs)"
+        " FROM accounts WHERE account_id = ?",
+        (account_id,),
+    )
+    return None if row is None else dict(zip(ACCOUNT, row, strict=True))
+
+
+def cluster(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
+    """Needs a snapshot: three statements."""
+    row = db.one(f"SELECT {_SUMMARY_SQL}, evidence FROM clusters WHERE cluster_id = ?", (cluster_id,))
+    if row is None:
+        return None
+    out = _summary(row[:-1])
+    out["evidence"] = _json(row[-1])
+    out["members"] = [
+        {"account_id": a, "score": s}
+        for a, s in db.all(
+            "SELECT account_id, score FROM cluster_members WHERE cluster_id = ?"
+            " ORDER BY score DESC, account_id",
+            (cluster_id,),
+        )
+    ]
+    history = []
+    for e in db.all(
+        f"SELECT {', '.join(HISTORY)} FROM cluster_events WHERE cluster_id = ? ORDER BY seq", (cluster_id,)
+    ):
+        event = dict(zip(HISTORY, e, strict=True))
+        event["at"] = _time(event["at"])
+        history.append(event)
+    out["history"] = history
+    return out
+
+
+def cluster_graph(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
+    """Needs a snapshot: three statements."""
+    head = db.one("SELECT verdict, status FROM clusters WHERE cluster_id = ?", (cluster_id,))
+    if head is None:
+        return None
+    verdict, status = head
+    nodes = [
+        {"id": a, "score": s, "verdict": verdict, "cluster_id": cluster_id}
+        for a, s in db.all(
+            "SELECT account_id, score FROM cluster_members WHERE cluster_id = ? ORDER BY account_id",
+            (cluster_id,),
+        )
+    ]
+    graph = db.one("SELECT edges FROM cluster_graphs WHERE cluster_id = ?", (cluster_id,))
+    edges = [
+        {"source": s, "target": t, "relation": r, "weight": w}
+        for s, t, r, w in (_json(graph[0]) if graph else [])
+    ]
+    return {"cluster_id": cluster_id, "verdict": verdict, "status": status, "nodes": nodes, "edges": edges}
+
+
+def list_clusters(
+    db: Snapshot,
+    after_seq: int,
+    limit: int,
+    verdict: str | None = None,
+    min_size: int | None = None,
+    since: int | datetime | None = None,
+) -> ClusterPage:
+    """Needs a snapshot: the high-water mark and the page must agree."""
+    # The feed's high-water mark first: publishes are serialised and commit their seqs in order,
+    # so everything at or below it is visible now, and a run landing later gets larger seqs.
+    high = db.one("SELECT value FROM counters WHERE name = 'seq'")
+    high = int(high[0]) if high else 0
+    where = ["updated_seq > ?", "updated_seq <= ?"]
+    params: list[Any] = [after_seq, high]
+    if verdict is not None:
+        where.append("verdict = ?")
+        params.append(verdict)
+    if min_size is not None:
+        where.append("size >= ?")
+        params.append(min_size)
+    if isinstance(since, datetime):
+        where.append("updated_at >= ?")
+        params.append(_time_param(db, since))
+    elif since is not None:
+        where.append("updated_run > ?")
+        params.append(since)
+    rows = db.all(
+        f"SELECT {_SUMMARY_SQL} FROM clusters WHERE {' AND '.join(where)} ORDER BY updated_seq LIMIT ?",
+        (*params, limit + 1),
+    )
+    items = [_summary(r) for r in rows[:limit]]
+    if len(rows) > limit:
+        cursor = encode_cursor(items[-1]["updated_seq"])
+        return ClusterPage(items, cursor, cursor)
+    # Last page: nothing else up to `high` matches, so a later pull can start after `high`.
+    return ClusterPage(items, None, encode_cursor(max(high, after_seq)))
+
+
+def ping(db: Snapshot) -> int | None:
+    """The latest run id (None before the first publish)."""
+    row = db.one("SELECT max(run_id) FROM runs")
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _time_param(db: Snapshot, when: datetime) -> Any:
+    # SQLite keeps UTC wall-clock text in SQLAlchemy's format; PostgreSQL a timestamptz.
+    if db.dialect == "sqlite":
+        return when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return when

@@ -1,0 +1,271 @@
+"""``Store``: the verdict store's one entry point (publish a run, read verdicts)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from service.detection import VERDICTS, Detection
+from service.store import queries
+from service.store.cursor import decode_cursor
+from service.store.engine import make_engine
+from service.store.publish import PublishResult, publish
+from service.store.queries import ClusterPage, Snapshot
+from service.store.tables import counters, metadata, runs
+
+DEFAULT_URL = "sqlite:///ringscope.db"
+SCHEMA_VERSION = 2
+MAX_LIMIT = 1000
+
+
+class Store:
+    """The verdict store over a SQLAlchemy URL (a SQLite file by default, or PostgreSQL).
+
+    Every publish is a versioned run that lands in one transaction: readers see the previous run or
+    the new one, never a mix. Clusters keep stable ids (``c-000123``) across runs while their
+    members mostly persist, and every new, re-judged, re-shaped or dissolved cluster is an event
+    in a change feed whose sequence number orders :meth:`list_clusters`.
+
+    Example:
+        >>> store = Store("sqlite:///ringscope.db")  # doctest: +SKIP
+        >>> result = store.publish(detection)  # doctest: +SKIP
+        >>> detection = detection.renamed(result.id_map)  # CSVs then carry the stable ids
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, *, create: bool = True) -> None:
+        """Opens (and by default creates the tables of) the store at ``url``."""
+        self.url = url
+        self.engine = make_engine(url)
+        self._dialect = self.engine.dialect.name
+        self._paramstyle = self.engine.dialect.paramstyle
+        self._begin = {
+            "postgresql": "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }.get(self._dialect, "BEGIN")
+        dbapi = self.engine.dialect.loaded_dbapi
+        self._unreachable = (dbapi.OperationalError, dbapi.InterfaceError)
+        self._readers = _ReadConnections(self.engine)
+        if create:
+            metadata.create_all(self.engine)
+            self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Stamps a new store with SCHEMA_VERSION; refuses a store written by another version."""
+        with self.engine.begin() as conn:
+            found = conn.execute(select(counters.c.value).where(counters.c.name == "schema")).scalar()
+            if found is None:
+                if conn.execute(select(func.count()).select_from(runs)).scalar():
+                    found = 1  # stores from before the stamp
+                else:
+                    with contextlib.suppress(IntegrityError):  # another process stamped it first
+                        conn.execute(counters.insert().values(name="schema", value=SCHEMA_VERSION))
+                    return
+            if found != SCHEMA_VERSION:
+                raise StoreSchemaError(
+                    f"verdict store {self!r} has schema version {found}, this ringscope needs "
+                    f"{SCHEMA_VERSION}: publish into a new store (or delete this one)"
+                )
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes every connection (the store reconnects if used again)."""
+        self._readers.close()
+        self.engine.dispose()
+
+    @contextmanager
+    def reading(self, snapshot: bool = True) -> Iterator[Snapshot]:
+        """A read connection; with ``snapshot`` all reads through it see one run.
+
+        Read connections run in autocommit mode, so a one-statement read (atomic by itself) costs
+        one round trip; ``snapshot`` wraps several statements in one read-only transaction.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached (the connection is dropped).
+        """
+        try:
+            conn = self._readers.acquire()
+        except (SQLAlchemyError, *self._unreachable) as exc:
+            raise StoreUnavailable(f"verdict store unreachable: {exc}") from exc
+        ok = False
+        try:
+            cursor = conn.cursor()
+            if snapshot:
+                cursor.execute(self._begin)
+            try:
+                yield Snapshot(cursor, self._paramstyle, self._dialect)
+            finally:
+                if snapshot:
+                    cursor.execute("ROLLBACK")  # read-only: nothing to keep
+            ok = True
+        except self._unreachable as exc:
+            raise StoreUnavailable(f"verdict store unreachable: {exc}") from exc
+        finally:
+            self._readers.release(conn, ok)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def publish(self, detection: Detection, *, threshold: float = 0.5) -> PublishResult:
+        """Publishes one detection run, atomically.
+
+        Each new cluster is matched to the previous run's clusters by member overlap (Jaccard
+        index >= ``threshold``, one-to-one, best first) and keeps the matched cluster's stable id;
+        the others get fresh ids. Previous clusters left unmatched are marked dissolved.
+
+        Args:
+            detection: the run; its cluster ids are run-local keys.
+            threshold: the least Jaccard index of member sets that keeps a stable id.
+
+        Returns:
+            The run id and the map from the detection's cluster ids to stable ids.
+
+        Raises:
+            ValueError: the detection is inconsistent (repeated ids, unknown verdict, an account in
+                a cluster that ``clusters`` lacks); nothing is written.
+        """
+        return publish(self.engine, detection, threshold)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def latest_run(self) -> dict[str, Any] | None:
+        """The latest run (``run_id``, ``published_at``, ``detected_at``, ``model_version``, counts),
+        or None before the first publish."""
+        with self.reading(snapshot=False) as db:
+            return queries.latest_run(db)
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        """One run by id, or None."""
+        with self.reading(snapshot=False) as db:
+            return queries.get_run(db, run_id)
+
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        """``account_id, score, cluster_id, verdict, run_id`` from the latest run, or None."""
+        if not _storable(account_id):
+            return None
+        with self.reading(snapshot=False) as db:
+            return queries.account(db, account_id)
+
+    def cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        """A cluster's summary plus ``evidence``, ``members`` (``account_id, score``, best first) and
+        ``history`` (its change-feed events, oldest first), or None."""
+        if not _storable(cluster_id):
+            return None
+        with self.reading() as db:
+            return queries.cluster(db, cluster_id)
+
+    def cluster_graph(self, cluster_id: str) -> dict[str, Any] | None:
+        """``nodes`` (``id, score, verdict, cluster_id``) and ``edges`` (``source, target, relation,
+        weight``) of a cluster, or None."""
+        if not _storable(cluster_id):
+            return None
+        with self.reading() as db:
+            return queries.cluster_graph(db, cluster_id)
+
+    def list_clusters(
+        self,
+        verdict: str | None = None,
+        min_size: int | None = None,
+        since: int | datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ClusterPage:
+        """Clusters in change-feed order, one page at a time.
+
+        Every cluster appears once, at its latest change; a cluster that changes again after a
+        reader passed it reappears later with its new state, so paging through and later resuming
+        from the last cursor sees every change exactly once, even while runs land.
+
+        Args:
+            verdict: only clusters whose current verdict is this.
+            min_size: only clusters with at least this many members.
+            since: a run id (changes made by later runs) or a datetime (changes at or after it).
+            cursor: a ``next_cursor`` or ``resume_cursor`` from an earlier page; None starts at the
+                beginning.
+            limit: page size, 1..1000.
+
+        Raises:
+            CursorError: the cursor is malformed.
+            ValueError: ``verdict`` or ``limit`` is out of range.
+        """
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+        after = decode_cursor(cursor) if cursor is not None else 0
+        with self.reading() as db:
+            return queries.list_clusters(db, after, limit, verdict, min_size, since)
+
+    def ping(self) -> int | None:
+        """The latest run id (None before the first publish); raises when the store is unreachable."""
+        with self.reading(snapshot=False) as db:
+            return queries.ping(db)
+
+
+class StoreSchemaError(RuntimeError):
+    """The store was written by a ringscope with a different table layout."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The verdict store cannot be reached (the service answers 503)."""
+
+
+class _ReadConnections:
+    """Autocommit DBAPI connections for reads, reused without the pool's per-checkout bookkeeping.
+
+    A lookup is ~50 us of SQL; the pool's checkout and reset would add about as much again.
+    Connections come from the engine (so its connect events, e.g. SQLite's pragmas, apply) and are
+    detached from its pool. ``list.pop``/``append`` are atomic, so any thread may use this. An
+    in-memory SQLite database has one shared connection: it is borrowed from the pool every time.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.idle: list[Any] = []
+        self.shared = isinstance(engine.pool, StaticPool)
+
+    def acquire(self) -> Any:
+        if self.shared:
+            return self.engine.raw_connection()
+        try:
+            return self.idle.pop()
+        except IndexError:
+            pass
+        fairy = self.engine.raw_connection()
+        fairy.detach()
+        conn = fairy.dbapi_connection
+        if hasattr(conn, "autocommit"):  # psycopg; sqlite3 already runs with isolation_level=None
+            conn.autocommit = True
+        return conn
+
+    def release(self, conn: Any, healthy: bool) -> None:
+        if self.shared:
+            conn.close()  # back to the pool
+        elif healthy:
+            self.idle.append(conn)
+        else:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _storable(key: str) -> bool:
+    # PostgreSQL refuses NUL in text; such an id can never have been stored.
+    return bool(key) and "\x00" not in key

@@ -1,0 +1,441 @@
+"""The HTTP API (CONTRACT.md section 4) over SQLite and PostgreSQL: answers, auth, errors, paging
+while runs land, metrics, logs, fuzzing from the OpenAPI spec, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.exc import OperationalError
+
+from service.app import create_app
+from service.settings import Settings
+from service.store import Store
+
+try:
+    from tests.service_fixtures import (  # noqa: F401 (fixtures)
+        API_KEYS,
+        ENFORCEMENT_KEY,
+        INVESTIGATOR_KEY,
+        detection_one,
+        detection_two,
+        pg_server,
+        store_url,
+    )
+except ImportError:
+    from service_fixtures import (  # noqa: F401 (fixtures)
+        API_KEYS,
+        ENFORCEMENT_KEY,
+        INVESTIGATOR_KEY,
+        detection_one,
+        detection_two,
+        pg_server,
+        store_url,
+    )
+
+INV = {"X-API-Key": INVESTIGATOR_KEY}
+ENF = {"X-API-Key": ENFORCEMENT_KEY}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A store holding run 1 (ring c-000001, suspicious c-000002, benign c-000003)."""
+    s = Store(store_url)
+    s.publish(detection_one())
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app(store: Store, store_url: str) -> FastAPI:
+    return create_app(Settings(store_url=store_url, api_keys=API_KEYS), store=store)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def pull(client: TestClient, cursor: str | None = None, headers=ENF, **params) -> tuple[list[dict], str]:
+    """Pages to the end through the API; returns the items and the resume cursor."""
+    items: list[dict] = []
+    while True:
+        query = {"limit": 2, **params} | ({"cursor": cursor} if cursor else {})
+        r = client.get("/v1/clusters", params=query, headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items += body["items"]
+        if body["next_cursor"] is None:
+            return items, body["resume_cursor"]
+        cursor = body["next_cursor"]
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [INV, ENF], ids=["investigator", "enforcement"])
+def test_account(client: TestClient, headers: dict) -> None:
+    r = client.get("/v1/accounts/a1", headers=headers)
+    assert r.status_code == 200
+    assert r.json() == {
+        "account_id": "a1",
+        "score": pytest.approx(0.89),
+        "cluster_id": "c-000001",
+        "verdict": "ring",
+        "run_id": 1,
+    }
+    assert client.get("/v1/accounts/x1", headers=headers).json()["cluster_id"] is None
+
+
+def test_cluster_detail(client: TestClient) -> None:
+    body = client.get("/v1/clusters/c-000001", headers=INV).json()
+    assert body["verdict"] == "ring" and body["score"] == pytest.approx(0.93) and body["size"] == 5
+    assert [m["account_id"] for m in body["members"]] == ["a1", "a2", "a3", "a4", "a5"]
+    assert body["members"][0]["score"] == pytest.approx(0.89)
+    assert body["evidence"]["summary"][0] == "5 accounts share 2 devices"
+    assert body["model_version"] == "test-model-1"
+    assert body["detected_at"].startswith("2024-05-01T12:00:00")
+    assert [(h["run_id"], h["change"], h["verdict"]) for h in body["history"]] == [(1, "new", "ring")]
+
+
+def test_cluster_graph(client: TestClient) -> None:
+    body = client.get("/v1/clusters/c-000001/graph", headers=INV).json()
+    assert sorted(n["id"] for n in body["nodes"]) == ["a1", "a2", "a3", "a4", "a5"]
+    assert set(body["nodes"][0]) >= {"id", "score", "verdict"}
+    assert {"source": "a1", "target": "a2", "relation": "device", "weight": 1.0} in body["edges"]
+
+
+def test_list_and_filters(client: TestClient) -> None:
+    page = client.get("/v1/clusters", params={"verdict": "ring"}, headers=ENF).json()
+    assert [c["cluster_id"] for c in page["items"]] == ["c-000001"]
+    assert page["next_cursor"] is None and page["resume_cursor"]
+    assert "members" not in page["items"][0] and "evidence" not in page["items"][0]
+    everything, _ = pull(client)
+    assert [c["cluster_id"] for c in everything] == ["c-000001", "c-000002", "c-000003"]
+    assert [c["cluster_id"] for c in pull(client, min_size=4)[0]] == ["c-000001"]
+    assert len(pull(client, since="0")[0]) == 3
+    assert pull(client, since="1")[0] == []
+    assert len(pull(client, since="2000-01-01T00:00:00Z")[0]) == 3
+    assert pull(client, since="2999-01-01")[0] == []
+
+
+def test_runs_landing_while_paging_lose_and_repeat_nothing(client: TestClient, store: Store) -> None:
+    first = client.get("/v1/clusters", params={"limit": 2}, headers=ENF).json()
+    seen = [(c["cluster_id"], c["updated_run"], c["change"]) for c in first["items"]]
+    assert first["next_cursor"] is not None
+
+    store.publish(detection_two())  # lands mid-pull
+
+    rest, resume = pull(client, first["next_cursor"])
+    seen += [(c["cluster_id"], c["updated_run"], c["change"]) for c in rest]
+    assert len(seen) == len(set(seen))
+    # Page 1 delivered run 1's c-000001 and c-000002; run 2 changed both after we passed them,
+    # so they come again with run 2's state; c-000003 is delivered once, as dissolved.
+    assert seen == [
+        ("c-000001", 1, "new"),
+        ("c-000002", 1, "new"),
+        ("c-000001", 2, "members"),
+        ("c-000002", 2, "verdict"),
+        ("c-000003", 2, "dissolved"),
+        ("c-000004", 2, "new"),
+    ]
+    # Every cluster's latest state was delivered...
+    latest = {(c["cluster_id"], c["updated_run"], c["change"]) for c in pull(client)[0]}
+    assert latest <= set(seen)
+    # ...and resuming later from the final cursor sees nothing until something changes.
+    assert pull(client, resume)[0] == []
+
+
+def test_resume_sees_exactly_what_changed(client: TestClient, store: Store) -> None:
+    _, resume = pull(client, verdict="ring")
+    store.publish(detection_two())
+    changed, resume = pull(client, resume, verdict="ring")
+    assert [(c["cluster_id"], c["previous_verdict"]) for c in changed] == [
+        ("c-000001", "ring"),
+        ("c-000002", "suspicious"),
+    ]
+    assert pull(client, resume, verdict="ring")[0] == []
+    history = client.get("/v1/clusters/c-000002", headers=INV).json()["history"]
+    assert [(h["run_id"], h["verdict"]) for h in history] == [(1, "suspicious"), (2, "ring")]
+
+
+def test_healthz_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "latest_run": 1}
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/accounts/{account_id}", "/v1/clusters", "/v1/clusters/{cluster_id}", "/healthz"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_metrics(client: TestClient) -> None:
+    client.get("/v1/accounts/a1", headers=INV)
+    client.get("/v1/accounts/nobody", headers=INV)
+    text = client.get("/metrics").text
+    assert (
+        'ringscope_http_requests_total{method="GET",route="/v1/accounts/{account_id}",status="200"} 1.0'
+        in text
+    )
+    assert 'route="/v1/accounts/{account_id}",status="404"' in text
+    assert "ringscope_http_request_duration_seconds_bucket" in text
+    assert "ringscope_latest_run_id 1.0" in text and "ringscope_run_rings 1.0" in text
+
+
+def test_one_json_log_line_per_request(client: TestClient, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="ringscope.access"):
+        client.get("/v1/clusters/c-000001", headers=INV)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ringscope.access"]
+    assert len(lines) == 1
+    assert lines[0]["method"] == "GET" and lines[0]["route"] == "/v1/clusters/{cluster_id}"
+    assert lines[0]["status"] == 200 and lines[0]["ms"] >= 0
+
+
+# -- access ----------------------------------------------------------------------------------------
+
+V1 = ["/v1/accounts/a1", "/v1/clusters", "/v1/clusters/c-000001", "/v1/clusters/c-000001/graph"]
+
+
+@pytest.mark.parametrize("path", V1)
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "wrong"}], ids=["none", "empty", "wrong"]
+)
+def test_no_key_or_wrong_key_is_401_without_data(client: TestClient, path: str, headers: dict) -> None:
+    r = client.get(path, headers=headers)
+    assert r.status_code == 401
+    assert set(r.json()) == {"detail"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/clusters/c-000001", "/v1/clusters/c-000001/graph", "/v1/clusters/nope"]
+)
+def test_enforcement_sees_no_members_evidence_or_graph(client: TestClient, path: str) -> None:
+    r = client.get(path, headers=ENF)
+    assert r.status_code == 403 and "detail" in r.json()
+
+
+def test_auth_comes_before_parameter_checks(client: TestClient) -> None:
+    assert client.get("/v1/clusters", params={"limit": 0}).status_code == 401
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/accounts/nobody", "/v1/clusters/c-999999", "/v1/clusters/c-999999/graph", "/v1/accounts/a%00"],
+)
+def test_unknown_ids_are_404_with_json(client: TestClient, path: str) -> None:
+    r = client.get(path, headers=INV)
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/json" and "detail" in r.json()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"cursor": "not-a-cursor"},
+        {"cursor": "!!"},
+        {"cursor": "x" * 100},
+        {"verdict": "bot"},
+        {"since": "yesterday"},
+        {"since": "-3"},
+        {"min_size": 0},
+    ],
+)
+def test_bad_parameters_are_422(client: TestClient, params: dict) -> None:
+    r = client.get("/v1/clusters", params=params, headers=ENF)
+    assert r.status_code == 422, r.text
+    assert isinstance(r.json()["detail"], list)
+
+
+def test_no_run_yet(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'fresh.db'}"  # neither file nor folder exists
+    with TestClient(create_app(Settings(store_url=url, api_keys=API_KEYS))) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "latest_run": None}
+        assert c.get("/v1/accounts/a1", headers=INV).status_code == 404
+        assert c.get("/v1/clusters/c-000001", headers=INV).status_code == 404
+        body = c.get("/v1/clusters", headers=ENF).json()
+        assert body["items"] == [] and body["next_cursor"] is None
+        assert "ringscope_latest_run_id 0.0" in c.get("/metrics").text
+    assert (tmp_path / "missing" / "fresh.db").exists()
+
+
+def test_unreachable_store_is_503_not_500(client: TestClient, store: Store, monkeypatch) -> None:
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(store, "ping", down)
+    monkeypatch.setattr(store, "account", down)
+    assert client.get("/healthz").status_code == 503
+    r = client.get("/v1/accounts/a1", headers=INV)
+    assert r.status_code == 503 and r.json() == {"detail": "verdict store unavailable"}
+
+
+def test_store_that_goes_away_is_503(client: TestClient, store: Store, monkeypatch) -> None:
+    def gone() -> None:
+        raise store.engine.dialect.loaded_dbapi.OperationalError("connection refused")
+
+    monkeypatch.setattr(store._readers, "acquire", gone)
+    assert client.get("/healthz").status_code == 503
+    for path in ("/v1/accounts/a1", "/v1/clusters/c-000001", "/v1/clusters"):
+        r = client.get(path, headers=INV)
+        assert r.status_code == 503 and r.json() == {"detail": "verdict store unavailable"}
+
+
+def test_opaque_account_ids(tmp_path) -> None:
+    det = detection_one()
+    det.accounts.loc[det.accounts["account_id"] == "x1", "account_id"] = "team/x 1?é"
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    with Store(url) as s:
+        s.publish(det)
+    with TestClient(create_app(Settings(store_url=url, api_keys=API_KEYS))) as c:
+        r = c.get("/v1/accounts/team/x%201%3F%C3%A9", headers=INV)
+        assert r.status_code == 200 and r.json()["account_id"] == "team/x 1?é"
+
+
+def test_bug_is_a_json_500(store: Store, store_url: str, monkeypatch) -> None:
+    app = create_app(Settings(store_url=store_url, api_keys=API_KEYS), store=store)
+    monkeypatch.setattr(store, "account", lambda _id: 1 / 0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/v1/accounts/a1", headers=INV)
+    assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+
+
+def test_settings_from_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RINGSCOPE_STORE", f"sqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.setenv("RINGSCOPE_API_KEYS", " k1:investigator , k2:enforcement ")
+    settings_ = Settings()
+    assert settings_.store_url.endswith("env.db")
+    assert {k: r.value for k, r in settings_.key_roles().items()} == {
+        "k1": "investigator",
+        "k2": "enforcement",
+    }
+    with TestClient(create_app()) as c:
+        assert c.get("/v1/clusters", headers={"X-API-Key": "k2"}).status_code == 200
+    monkeypatch.setenv("RINGSCOPE_API_KEYS", "k1:admin")
+    with pytest.raises(ValueError, match="unknown role"):
+        create_app()
+
+
+# -- fuzzing ---------------------------------------------------------------------------------------
+
+
+FUZZ_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    ignored_auth,
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "mode"),
+    [
+        pytest.param(INV, GenerationMode.POSITIVE, id="investigator-valid"),
+        pytest.param(INV, GenerationMode.NEGATIVE, id="investigator-invalid"),
+        pytest.param(ENF, GenerationMode.POSITIVE, id="enforcement-valid"),
+    ],
+)
+def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mode: GenerationMode) -> None:
+    """Schemathesis, from the app's own OpenAPI spec: every operation, valid and invalid inputs."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 5
+
+    for operation in operations:
+        if mode == GenerationMode.NEGATIVE and not operation.path_parameters and not operation.query:
+            continue  # nothing to get wrong (/healthz)
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def fuzz(case) -> None:
+            case.call_and_validate(headers=dict(headers), checks=FUZZ_CHECKS)
+
+        fuzz()
+
+
+# -- the real server -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_server_serves_and_shuts_down_gracefully(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    with Store(url) as s:
+        s.publish(detection_one())
+    port = _free_port()
+    code = (
+        "from service.serve import run_server; "
+        f"run_server({url!r}, '127.0.0.1', {port}, api_keys={API_KEYS!r})"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        r = httpx.get(f"http://127.0.0.1:{port}/v1/accounts/a1", headers=INV)
+        assert r.status_code == 200 and r.json()["verdict"] == "ring"
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn finishes requests in flight, runs the lifespan shutdown; then a clean exit.
+        assert proc.wait(timeout=20) == 0
+        stderr = proc.stderr.read()
+        assert "shut down: verdict store connections closed" in stderr
+        logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+        assert {"method": "GET", "route": "/v1/accounts/{account_id}", "status": 200}.items() <= logs[
+            -1
+        ].items()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

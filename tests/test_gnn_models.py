@@ -1,0 +1,269 @@
+"""Model zoo: every registered model trains, saves/loads identically, and configs fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import log_loss
+
+from gnn import (
+    ConfigError,
+    GraphDataError,
+    available_models,
+    build_scorer,
+    get_model,
+    graph_ops,
+    load_config,
+    load_model,
+    parse_config,
+    register_model,
+    registry,
+    save_model,
+    train,
+)
+from gnn.features import FeatureScaler
+from gnn.metrics import best_threshold, evaluate, recall_at_k
+from gnn.models.bwgnn import beta_wavelet_coefficients
+from gnn.models.ghrn import heterophily_indicator, prune_mask
+from gnn.scorers import EarlyStopping, GraphInputs
+from gnn.synthetic import ring_graph, stratified_masks
+
+MODELS = available_models()
+
+
+def quick_config(model: str, **overrides) -> dict:
+    config = {"model": model, "hidden": 16, "epochs": 15, "patience": 100, "seed": 0, "lr": 0.02}
+    if model == "gbt":
+        config.update(lr=0.1, epochs=20, params={"min_samples_leaf": 3})
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="module")
+def ring() -> tuple:
+    """60 accounts; the 12 bots form one clique on relation 0 and have shifted features."""
+    data = ring_graph(num_nodes=60, bot_share=0.2, ring_size=12, num_relations=2, feature_shift=2.0, seed=3)
+    masks = stratified_masks(data.y, 0.5, 0.25, seed=0)
+    return data, masks
+
+
+def test_registry_lists_builtin_models():
+    assert {"mlp", "sage", "gat", "rgcn", "bwgnn", "ghrn", "gbt"} <= set(MODELS)
+    assert get_model("bwgnn").model_name == "bwgnn"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_training_reduces_loss(model, ring):
+    data, (train_mask, val_mask, _) = ring
+    # without a validation mask every model runs all its epochs / boosting rounds
+    scorer = build_scorer(quick_config(model)).fit(data, train_mask)
+    y = data.y.numpy()
+    if model == "gbt":
+        # boosting has no epoch loss; the staged training log-loss must fall instead
+        assert scorer.model.n_iter_ == 20
+        matrix = scorer._matrix(GraphInputs(data))
+        probs = [p[:, 1] for p in scorer.model.staged_predict_proba(matrix[train_mask])]
+        assert log_loss(y[train_mask], probs[-1]) < log_loss(y[train_mask], probs[0])
+    else:
+        losses = [h["loss"] for h in scorer.history_]
+        assert len(losses) == 15
+        assert losses[-1] < losses[0]
+    p = scorer.score(data)
+    assert p.shape == (60,) and p.dtype == np.float64
+    assert np.all((p >= 0) & (p <= 1))
+    # with one, training stops early and restores the best validation epoch
+    scorer = build_scorer(quick_config(model, patience=3)).fit(data, train_mask, val_mask)
+    assert 1 <= scorer.best_epoch_ <= len(scorer.history_)
+    assert all("val_ap" in h for h in scorer.history_)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_single_relation_and_bare_graph(model, ring):
+    """R == 1 works, and so does a graph without edge_type / edge_weight / relation_names."""
+    data = ring_graph(num_nodes=40, num_relations=1, ring_size=8, seed=1)
+    train_mask, val_mask, _ = stratified_masks(data.y, 0.5, 0.25, seed=0)
+    scorer = build_scorer(quick_config(model, epochs=5)).fit(data, train_mask, val_mask)
+    bare = data.clone()
+    del bare.edge_type, bare.edge_weight, bare.relation_names
+    assert scorer.score(bare).shape == (40,)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_save_load_gives_identical_scores(model, ring, tmp_path):
+    data, (train_mask, val_mask, test_mask) = ring
+    scorer, metrics = train(quick_config(model), data, train_mask, val_mask, test_mask)
+    names = [f"feat_{i}" for i in range(data.x.size(1))]
+    out = save_model(scorer, tmp_path / "m", scorer.config, metrics, names, {"dataset": "ring fixture"})
+    expected_weights = "model.joblib" if model == "gbt" else "model.pt"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [expected_weights, "config.yaml", "feature_schema.json", "model_card.md"]
+    )
+    assert json.loads((out / "feature_schema.json").read_text())["features"] == names
+    card = (out / "model_card.md").read_text()
+    assert "ring fixture" in card and "roc_auc" in card
+    loaded = load_model(out)
+    np.testing.assert_array_equal(loaded.score(data), scorer.score(data))
+    assert loaded.threshold_ == scorer.threshold_
+    # saving again replaces the directory atomically and leaves no temporary siblings
+    save_model(loaded, out, feature_names=names)
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_metrics_dict(ring):
+    data, (train_mask, val_mask, test_mask) = ring
+    _, metrics = train(quick_config("rgcn", epochs=40), data, train_mask, val_mask, test_mask)
+    for key in ("roc_auc", "ap", "macro_f1", "recall_at_k", "threshold", "seconds_per_epoch", "fit_seconds"):
+        assert key in metrics
+    assert metrics["test_nodes"] == int(test_mask.sum())
+    assert metrics["roc_auc"] > 0.9  # the planted clique is easy
+    assert metrics["seconds_per_epoch"] > 0
+
+
+def test_training_is_seeded(ring):
+    data, (train_mask, val_mask, _) = ring
+    a = build_scorer(quick_config("sage", dropout=0.2)).fit(data, train_mask, val_mask).score(data)
+    b = build_scorer(quick_config("sage", dropout=0.2)).fit(data, train_mask, val_mask).score(data)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_score_rejects_mismatched_schema(ring):
+    data, (train_mask, val_mask, _) = ring
+    scorer = build_scorer(quick_config("mlp", epochs=2)).fit(data, train_mask, val_mask)
+    other = data.clone()
+    other.x = other.x[:, :5]
+    with pytest.raises(GraphDataError, match="8 feature columns|5 feature columns"):
+        scorer.score(other)
+    other = data.clone()
+    other.relation_names = ["a", "b"]
+    with pytest.raises(GraphDataError, match="relations"):
+        scorer.score(other)
+
+
+def test_unknown_model_lists_available():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"model": "transformerx"})
+    message = str(err.value)
+    assert "field 'model'" in message and "unknown model 'transformerx'" in message
+    for name in MODELS:
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"model": "sage", "lr": -0.1}, "lr"),
+        ({"model": "sage", "lr": 0}, "lr"),
+        ({"model": "sage", "hidden": "big"}, "hidden"),
+        ({"model": "sage", "hidden": True}, "hidden"),
+        ({"model": "sage", "lr": "fast"}, "lr"),
+        ({"model": "sage", "class_weight": "inverse"}, "class_weight"),
+        ({"model": "sage", "epochs": 2.5}, "epochs"),
+        ({"model": "sage", "dropout": 1.5}, "dropout"),
+        ({"model": "sage", "class_weight": -2}, "class_weight"),
+        ({"model": "sage", "params": "fast"}, "params"),
+        ({"model": "sage", "learning_rate": 0.1}, "learning_rate"),
+        ({"hidden": 8}, "model"),
+    ],
+)
+def test_bad_config_names_the_field(raw, field):
+    with pytest.raises(ConfigError, match=f"field '{field}'"):
+        parse_config(raw, "cfg.yaml")
+
+
+def test_unknown_param_lists_accepted():
+    with pytest.raises(
+        ConfigError, match="field 'params': 'order' not accepted by model 'bwgnn'; accepted: hetero"
+    ):
+        parse_config({"model": "bwgnn", "params": {"order": 3}})
+
+
+def test_load_config_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model: gat\nlr: -1\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml, field 'lr': Input should be greater than 0 \(got -1\)"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_example_configs_are_valid():
+    from pathlib import Path
+
+    configs = sorted((Path(__file__).resolve().parents[1] / "gnn" / "configs").glob("*.yaml"))
+    assert {load_config(p).model for p in configs} == set(MODELS)
+
+
+def test_new_variant_is_one_decorator(ring, monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @register_model("linear_probe")
+    class LinearProbe(torch.nn.Module):
+        def __init__(self, in_channels, hidden=64, num_relations=1, bias: bool = True, **kwargs):
+            super().__init__()
+            self.lin = torch.nn.Linear(in_channels, 1, bias=bias)
+
+        def forward(self, x, edge_index, edge_type=None, edge_weight=None):
+            return self.lin(x).squeeze(-1)
+
+    assert "linear_probe" in available_models()
+    data, (train_mask, val_mask, _) = ring
+    config = parse_config({"model": "linear_probe", "epochs": 3, "params": {"bias": False}})
+    assert build_scorer(config).fit(data, train_mask, val_mask).score(data).shape == (60,)
+
+
+def test_beta_wavelets_match_reference():
+    # calculate_theta2(d=2) of the official BWGNN code
+    assert beta_wavelet_coefficients(2) == [[3.0, -3.0, 0.75], [0.0, 3.0, -1.5], [0.0, 0.0, 0.75]]
+    for order in (1, 3, 4):
+        total = np.sum(beta_wavelet_coefficients(order), axis=0)
+        np.testing.assert_allclose(total, [order + 1] + [0] * order, atol=1e-9)
+
+
+def test_ghrn_indicator_flags_inter_class_edges():
+    # a 4-clique of bots and a 4-clique of benign accounts joined by two cross edges
+    y = torch.tensor([1, 1, 1, 1, 0, 0, 0, 0])
+    pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)] + [
+        (i, j) for i in range(4, 8) for j in range(i + 1, 8)
+    ]
+    pairs += [(0, 4), (1, 5)]
+    src, dst = zip(*pairs, strict=True)
+    edge_index = torch.tensor([src + dst, dst + src])
+    adj = graph_ops.adjacency(edge_index, 8, None, "sym", self_loops=True)
+    scores = heterophily_indicator(edge_index, y.float(), adj)
+    inter = y[edge_index[0]] != y[edge_index[1]]
+    assert scores[inter].max() < scores[~inter].min()
+    keep = prune_mask(scores, drop_rate=inter.float().mean().item())
+    assert torch.equal(keep, ~inter)
+
+
+def test_best_threshold_and_recall_at_k():
+    y = np.array([0, 0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.8, 0.9, 0.4, 0.7])
+    threshold, f1 = best_threshold(y, p)
+    assert f1 == 1.0 and 0.4 < threshold <= 0.7
+    assert recall_at_k(y, p) == 1.0
+    m = evaluate(y, p, threshold)
+    assert m["roc_auc"] == 1.0 and m["ap"] == 1.0 and m["macro_f1"] == 1.0
+
+
+def test_scaler_uses_training_rows_only():
+    x = np.array([[1.0, 10.0], [3.0, 30.0], [1000.0, -5.0]])
+    scaler = FeatureScaler("standard").fit(x[:2])
+    np.testing.assert_allclose(scaler.mean_, [2.0, 20.0])
+    z = scaler.transform(x)
+    np.testing.assert_allclose(z[:2], [[-1, -1], [1, 1]], atol=1e-6)
+    assert z[2, 0] == 10.0  # clipped
+    restored = FeatureScaler.from_state(scaler.state())
+    np.testing.assert_array_equal(restored.transform(x), z)
+
+
+def test_early_stopping_breaks_saturated_ap_ties_by_loss():
+    stop = EarlyStopping(patience=2)
+    assert stop.update(1, 1.0, 0.9)
+    assert stop.update(2, 1.0, 0.5)  # same AP, lower loss: better
+    assert not stop.update(3, 0.9, 0.1)
+    assert not stop.update(4, 1.0, 0.6)
+    assert stop.exhausted and stop.best_epoch == 2

@@ -1,0 +1,369 @@
+"""The verdict store: publish, stable ids, verdict history, change feed, atomicity, both engines."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import service.store.publish as publish_module
+from service.detection import Detection
+from service.store import (
+    CursorError,
+    Store,
+    decode_cursor,
+    encode_cursor,
+    match_clusters,
+    parse_since,
+)
+
+try:
+    from tests.service_fixtures import (  # noqa: F401 (fixtures)
+        detection_one,
+        detection_three,
+        detection_two,
+        pg_server,
+        store,
+        store_url,
+    )
+except ImportError:
+    from service_fixtures import (  # noqa: F401 (fixtures)
+        detection_one,
+        detection_three,
+        detection_two,
+        pg_server,
+        store,
+        store_url,
+    )
+
+
+def pull_all(s: Store, cursor: str | None = None, **filters) -> tuple[list[dict], str]:
+    """Pages to the end; returns the items and the resume cursor."""
+    items: list[dict] = []
+    while True:
+        page = s.list_clusters(cursor=cursor, limit=2, **filters)
+        items += page.items
+        if page.next_cursor is None:
+            return items, page.resume_cursor
+        cursor = page.next_cursor
+
+
+# -- one run -------------------------------------------------------------------------------------
+
+
+def test_empty_store_answers_nothing(store: Store) -> None:
+    assert store.latest_run() is None
+    assert store.ping() is None
+    assert store.account("a1") is None
+    assert store.cluster("c-000001") is None
+    assert store.cluster_graph("c-000001") is None
+    page = store.list_clusters()
+    assert page.items == [] and page.next_cursor is None
+    assert decode_cursor(page.resume_cursor) == 0
+
+
+def test_missing_sqlite_file_is_created(tmp_path) -> None:
+    path = tmp_path / "deeper" / "store.db"
+    with Store(f"sqlite:///{path}") as s:
+        assert s.latest_run() is None
+    assert path.exists()
+
+
+def test_store_of_another_schema_version_is_refused(tmp_path) -> None:
+    from sqlalchemy import update
+
+    from service.store import StoreSchemaError
+    from service.store.tables import counters
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with Store(url) as s, s.engine.begin() as conn:
+        conn.execute(update(counters).where(counters.c.name == "schema").values(value=1))
+    with pytest.raises(StoreSchemaError, match="schema version 1"):
+        Store(url)
+
+
+def test_publish_then_read(store: Store) -> None:
+    result = store.publish(detection_one())
+    assert result.run_id == 1
+    assert result.id_map == {"R": "c-000001", "S": "c-000002", "B": "c-000003"}
+    assert result.new_clusters == ["c-000001", "c-000002", "c-000003"] and result.events == 3
+
+    run = store.latest_run()
+    assert run["run_id"] == 1 and run["model_version"] == "test-model-1"
+    assert (run["n_accounts"], run["n_clusters"], run["n_rings"]) == (13, 3, 1)
+    assert run["params"] == {"seed": 1}
+    assert run["detected_at"].isoformat() == "2024-05-01T12:00:00+00:00"
+
+    assert store.account("a1") == {
+        "account_id": "a1",
+        "score": pytest.approx(0.89),
+        "cluster_id": "c-000001",
+        "verdict": "ring",
+        "run_id": 1,
+    }
+    assert store.account("x2")["cluster_id"] is None
+
+    ring = store.cluster("c-000001")
+    assert ring["verdict"] == "ring" and ring["status"] == "active" and ring["size"] == 5
+    assert [m["account_id"] for m in ring["members"]] == ["a1", "a2", "a3", "a4", "a5"]  # best first
+    assert ring["evidence"]["shared_entities"][0]["id"] == "dev-1"
+    assert ring["model_version"] == "test-model-1"
+    assert [(h["run_id"], h["change"], h["verdict"]) for h in ring["history"]] == [(1, "new", "ring")]
+
+    graph = store.cluster_graph("c-000001")
+    assert {n["id"] for n in graph["nodes"]} == {"a1", "a2", "a3", "a4", "a5"}
+    assert all(n["verdict"] == "ring" for n in graph["nodes"])
+    assert len(graph["edges"]) == 5
+    assert {"source": "a1", "target": "a2", "relation": "device", "weight": 1.0} in graph["edges"]
+
+
+def test_renamed_detection_carries_stable_ids(store: Store) -> None:
+    det = detection_one()
+    renamed = det.renamed(store.publish(det).id_map)
+    assert set(renamed.clusters["cluster_id"]) == {"c-000001", "c-000002", "c-000003"}
+    assert renamed.accounts.set_index("account_id").at["s1", "cluster_id"] == "c-000002"
+
+
+# -- several runs --------------------------------------------------------------------------------
+
+
+def test_stable_ids_history_and_feed(store: Store) -> None:
+    store.publish(detection_one())
+    _, after_one = pull_all(store)
+
+    second = store.publish(detection_two())
+    assert second.run_id == 2
+    assert second.id_map == {"k1": "c-000001", "k2": "c-000002", "k3": "c-000004"}
+    assert second.new_clusters == ["c-000004"] and second.dissolved == ["c-000003"]
+
+    ring = store.cluster("c-000001")
+    assert {m["account_id"] for m in ring["members"]} == {"a1", "a2", "a3", "a4", "a6"}
+    assert ring["first_seen_run"] == 1 and ring["change"] == "members"
+    assert [h["change"] for h in ring["history"]] == ["new", "members"]
+
+    s = store.cluster("c-000002")
+    assert [(h["run_id"], h["verdict"], h["previous_verdict"]) for h in s["history"]] == [
+        (1, "suspicious", None),
+        (2, "ring", "suspicious"),
+    ]
+    assert s["history"][1]["at"] > s["history"][0]["at"]
+
+    gone = store.cluster("c-000003")
+    assert gone["status"] == "dissolved" and gone["verdict"] == "benign" and gone["last_run"] == 1
+    assert {m["account_id"] for m in gone["members"]} == {"b1", "b2", "b3"}  # last known members
+    assert store.account("b1") == {
+        "account_id": "b1",
+        "score": pytest.approx(0.1),
+        "cluster_id": None,
+        "verdict": "benign",
+        "run_id": 2,
+    }
+    assert store.account("x2") is None  # not seen in run 2
+
+    # Resuming after run 1 sees exactly run 2's changes, in feed order.
+    changed, after_two = pull_all(store, after_one)
+    assert [(c["cluster_id"], c["change"]) for c in changed] == [
+        ("c-000001", "members"),
+        ("c-000002", "verdict"),
+        ("c-000003", "dissolved"),
+        ("c-000004", "new"),
+    ]
+    assert pull_all(store, after_two)[0] == []
+
+    third = store.publish(detection_three())
+    assert third.id_map == {"r": "c-000001", "s": "c-000002"} and third.dissolved == ["c-000004"]
+    changed, _ = pull_all(store, after_two)
+    assert [(c["cluster_id"], c["change"], c["verdict"]) for c in changed] == [
+        ("c-000002", "verdict", "suspicious"),
+        ("c-000004", "dissolved", "suspicious"),
+    ]
+    # The unchanged ring kept its feed position but carries the latest run's data.
+    ring = store.cluster("c-000001")
+    assert ring["updated_run"] == 2 and ring["last_run"] == 3 and ring["model_version"] == "test-model-3"
+
+    everything, _ = pull_all(store)
+    assert sorted(c["cluster_id"] for c in everything) == ["c-000001", "c-000002", "c-000003", "c-000004"]
+
+
+def test_filters(store: Store) -> None:
+    store.publish(detection_one())
+    store.publish(detection_two())
+    rings, _ = pull_all(store, verdict="ring")
+    assert [c["cluster_id"] for c in rings] == ["c-000001", "c-000002"]
+    assert [c["cluster_id"] for c in pull_all(store, min_size=4)[0]] == ["c-000001"]
+    assert [c["cluster_id"] for c in pull_all(store, since=1)[0]] == [
+        "c-000001",
+        "c-000002",
+        "c-000003",
+        "c-000004",
+    ]
+    assert pull_all(store, since=2)[0] == []
+    run2 = store.run(2)["published_at"]
+    assert len(pull_all(store, since=run2)[0]) == 4
+    assert pull_all(store, since=run2 + timedelta(seconds=1))[0] == []
+
+
+def test_paging_while_a_run_lands_loses_and_repeats_nothing(store: Store) -> None:
+    store.publish(detection_one())
+    first = store.list_clusters(limit=2)
+    seen = [(c["cluster_id"], c["updated_seq"]) for c in first.items]
+    store.publish(detection_two())  # lands mid-pull
+    rest, resume = pull_all(store, first.next_cursor)
+    seen += [(c["cluster_id"], c["updated_seq"]) for c in rest]
+    assert len(seen) == len(set(seen))  # no state delivered twice
+    # Every cluster's latest state was delivered; the ones run 2 changed after we passed them
+    # came again with their new state.
+    latest = {c["cluster_id"]: c["updated_seq"] for c in pull_all(store)[0]}
+    assert set(latest.items()) <= set(seen)
+    assert [cid for cid, _ in seen] == [
+        "c-000001",
+        "c-000002",
+        "c-000001",
+        "c-000002",
+        "c-000003",
+        "c-000004",
+    ]
+    assert pull_all(store, resume)[0] == []
+
+
+def test_reader_sees_old_run_or_new_never_half(store: Store) -> None:
+    store.publish(detection_one())
+    with store.reading() as db:
+        from service.store import queries
+
+        before = queries.account(db, "a1")
+        store.publish(detection_two())  # commits while the read transaction is open
+        assert queries.latest_run(db)["run_id"] == 1
+        assert queries.account(db, "a1") == before
+        assert queries.account(db, "n1") is None
+        assert queries.cluster(db, "c-000004") is None
+    assert store.latest_run()["run_id"] == 2 and store.account("n1")["cluster_id"] == "c-000004"
+
+
+def test_failed_publish_leaves_previous_run(store: Store, monkeypatch) -> None:
+    store.publish(detection_one())
+    real = publish_module._bulk_insert
+
+    def failing(conn, table, columns, values):
+        if table.name == "accounts":
+            raise RuntimeError("disk full")
+        return real(conn, table, columns, values)
+
+    monkeypatch.setattr(publish_module, "_bulk_insert", failing)
+    with pytest.raises(RuntimeError):
+        store.publish(detection_two())
+    monkeypatch.setattr(publish_module, "_bulk_insert", real)
+    assert store.latest_run()["run_id"] == 1
+    assert store.cluster("c-000003")["status"] == "active"
+    assert store.cluster("c-000004") is None
+    assert store.account("a1")["run_id"] == 1
+    # ...and the next publish continues the sequences as if the failed one never happened.
+    assert store.publish(detection_two()).id_map["k3"] == "c-000004"
+
+
+def test_concurrent_publishes_serialise(store: Store) -> None:
+    store.publish(detection_one())
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            store.publish(detection_two())
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.latest_run()["run_id"] == 4
+    items, _ = pull_all(store)
+    seqs = [c["updated_seq"] for c in items]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda a, c: a.assign(account_id=["a1"] * len(a)), "repeats"),
+        (lambda a, c: a.assign(verdict="bot"), "must be one of"),
+        (lambda a, c: a.assign(cluster_id=a["cluster_id"].replace("R", "Q")), "is not in Detection.clusters"),
+    ],
+)
+def test_inconsistent_detection_is_refused(store: Store, mutate, message) -> None:
+    det = detection_one()
+    bad = Detection(mutate(det.accounts, det.clusters), det.clusters, {}, det.edges, "m")
+    with pytest.raises(ValueError, match=message):
+        store.publish(bad)
+    assert store.latest_run() is None
+
+
+def test_evidence_with_numpy_and_nan_is_stored(store: Store) -> None:
+    import numpy as np
+
+    det = detection_one()
+    det.evidence["R"] = {"n": np.int64(3), "x": np.float32(0.5), "bad": float("nan"), "arr": np.arange(3)}
+    det.accounts.loc[0, "score"] = float("nan")
+    store.publish(det)
+    assert store.cluster("c-000001")["evidence"] == {"n": 3, "x": 0.5, "bad": None, "arr": [0, 1, 2]}
+    assert store.account("a1")["score"] is None
+
+
+def test_nul_ids_are_simply_unknown(store: Store) -> None:
+    store.publish(detection_one())
+    assert store.account("a\x00") is None
+    assert store.cluster("c\x00") is None
+
+
+# -- matching, cursors ---------------------------------------------------------------------------
+
+
+def _members(pairs: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({"account_id": list(pairs), "cluster_id": list(pairs.values())})
+
+
+def test_match_by_jaccard() -> None:
+    prev = _members({"a": "c1", "b": "c1", "c": "c1", "d": "c1", "e": "c2", "f": "c2"})
+    cur = _members({"a": "x", "b": "x", "c": "x", "e": "y", "g": "y", "h": "y"})
+    m = match_clusters(prev, cur)
+    # x keeps 3 of c1's 4 (J 0.75); y keeps 1 of c2's 2 plus 2 new (J 0.25): no match.
+    assert m[["local_id", "stable_id", "overlap"]].values.tolist() == [["x", "c1", 3]]
+    assert match_clusters(prev.iloc[:0], cur).empty
+
+
+def test_match_is_one_to_one_when_a_cluster_splits() -> None:
+    prev = _members({k: "c1" for k in "abcd"})
+    cur = _members({"a": "x", "b": "x", "c": "y", "d": "y"})  # exactly half each: J 0.5, a tie
+    m = match_clusters(prev, cur)
+    assert len(m) == 1 and m.at[0, "stable_id"] == "c1" and m.at[0, "local_id"] == "x"
+
+
+@given(st.integers(min_value=0, max_value=2**62))
+def test_cursor_round_trip(seq: int) -> None:
+    assert decode_cursor(encode_cursor(seq)) == seq
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=40))
+def test_any_text_is_a_cursor_or_a_cursor_error(text: str) -> None:
+    with contextlib.suppress(CursorError):
+        decode_cursor(text)
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "-1", "2024-13-01", "", "1e5"])
+def test_bad_since_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_since(bad)
+
+
+def test_since_forms() -> None:
+    assert parse_since("7") == 7
+    assert parse_since("2024-05-01T12:00:00Z").isoformat() == "2024-05-01T12:00:00+00:00"
+    assert parse_since("2024-05-01T14:00:00+02:00").isoformat() == "2024-05-01T12:00:00+00:00"
+    assert parse_since("2024-05-01").isoformat() == "2024-05-01T00:00:00+00:00"
