@@ -69,7 +69,7 @@ class GraphParams:
     ip_window: int = 3600
     ip_time_scale: float = 2.0
     coaction_window: int = 600
-    coaction_cap: int = 100
+    coaction_cap: int = 300
     coaction_min_targets: int = 3
     coaction_scale: float = 5.0
     coaction_actions: tuple[str, ...] | None = None

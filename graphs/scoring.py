@@ -34,7 +34,7 @@ class VerdictParams:
 
     ring: float = 0.5
     suspicious: float = 0.2
-    min_ring_size: int = 3
+    min_ring_size: int = 5
     lone_suspicious: float = 0.8
     gnn_blend: float = 0.3
 

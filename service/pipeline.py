@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphs.communities import ClusterParams, detect_communities
+from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
+from graphs.params import GraphParams
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
 from graphs.scoring import (
     StructuralScorer,
@@ -32,13 +33,16 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class DetectParams:
-    """All knobs of one detection run (graph build knobs live in ``graphs.params.GraphParams``)."""
+    """All knobs of one detection run."""
 
+    graph: GraphParams = field(default_factory=GraphParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     evidence: EvidenceParams = field(default_factory=EvidenceParams)
     verdict: VerdictParams = field(default_factory=VerdictParams)
     # Relation multipliers when merging relations into the one graph clustered.
     relation_weights: dict[str, float] | None = None
+    # Flagged communities linked to each other at this share of their internal density merge (0: off).
+    merge_ratio: float = 0.25
     max_drawn_edges: int = 2000
 
 
@@ -77,7 +81,7 @@ def prepare(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     say("building the account graph")
-    graph = build_graph(log, accounts=accounts)
+    graph = build_graph(log, accounts=accounts, params=p.graph)
     timings["graph"] = time.perf_counter() - t
 
     say("finding communities")
@@ -101,6 +105,12 @@ def add_gnn_feature(prep: Prepared, own: np.ndarray) -> pd.DataFrame:
     return prep.features.assign(mean_gnn_score=mean.reindex(prep.features.index).fillna(0.0).to_numpy())
 
 
+def regroup(prep: Prepared, labels: np.ndarray, log: EventLog, accounts, p: DetectParams) -> Prepared:
+    """The same prepared run with new community labels (evidence and features recomputed)."""
+    ctx = ClusterContext(log, labels, prep.graph.relations, created_at_codes(log, accounts), p.evidence)
+    return Prepared(prep.graph, labels, ctx, cluster_features(ctx), prep.timings)
+
+
 def run_detection(
     log: EventLog,
     accounts: pd.DataFrame | None = None,
@@ -121,23 +131,37 @@ def run_detection(
     p = params or DetectParams()
     say = progress or (lambda _msg: None)
     prep = prepare(log, accounts, p, say)
-    labels, ctx, timings = prep.labels, prep.ctx, prep.timings
+    timings = prep.timings
 
     own = None
     model_version = "structure-only"
-    feats = prep.features
     scorer = StructuralScorer.load(variant="structure")
     if model is not None:
         say("scoring accounts with the GNN model")
         t = time.perf_counter()
         own, model_version = _gnn_scores(prep.graph, model)
-        feats = add_gnn_feature(prep, own)
         scorer = StructuralScorer.load(variant="structure+gnn")
         timings["gnn"] = time.perf_counter() - t
 
+    def cluster_scores(prep: Prepared) -> tuple[pd.DataFrame, np.ndarray]:
+        feats = prep.features if own is None else add_gnn_feature(prep, own)
+        return feats, (scorer.score(feats) if len(feats) else np.zeros(0))
+
+    feats, c_score = cluster_scores(prep)
+    if p.merge_ratio > 0:
+        say("merging pieces of the same ring")
+        t = time.perf_counter()
+        src, dst, w = prep.graph.combined(p.relation_weights)
+        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
+        merged = merge_linked(prep.labels, src, dst, w, flagged, p.merge_ratio, p.cluster.min_size)
+        if merged is not prep.labels:
+            prep = regroup(prep, merged, log, accounts, p)
+            feats, c_score = cluster_scores(prep)
+        timings["merge"] = time.perf_counter() - t
+    labels, ctx = prep.labels, prep.ctx
+
     say("scoring clusters and writing evidence")
     t = time.perf_counter()
-    c_score = scorer.score(feats) if len(feats) else np.zeros(0)
     c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict)
     a_score = account_scores(labels, c_score, own, p.verdict)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
@@ -164,10 +188,12 @@ def run_detection(
         evidence[key] = evidence.pop(i)
         evidence[key]["verdict_reason"] = _reason(c_verdict[i], c_score[i], p.verdict)
     run_params = {
+        "graph": asdict(p.graph),
         "cluster": asdict(p.cluster),
         "evidence": asdict(p.evidence),
         "verdict": asdict(p.verdict),
         "relation_weights": p.relation_weights,
+        "merge_ratio": p.merge_ratio,
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "source": log.source,
