@@ -212,6 +212,8 @@ class ClusterContext:
 def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     """One numeric row per cluster (index = cluster label), columns :data:`FEATURE_NAMES`."""
     k = ctx.n_clusters
+    if k == 0:
+        return pd.DataFrame(columns=FEATURE_NAMES, index=pd.RangeIndex(0, name="cluster"), dtype=np.float64)
     size = ctx.size.astype(float)
     out = pd.DataFrame(index=pd.RangeIndex(k, name="cluster"))
     out["log_size"] = np.log(size)

@@ -16,8 +16,8 @@ import pandas as pd
 
 from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
-from graphs.params import GraphParams
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
+from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
     VerdictParams,

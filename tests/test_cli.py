@@ -1,0 +1,203 @@
+"""The ringscope command line end to end: generate -> validate -> detect -> train -> detect --model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def world_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    res = runner.invoke(app, ["generate", "--out", str(out), "--accounts", "3000", "--seed", "9200"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_help_on_every_command() -> None:
+    for cmd in ["demo", "validate", "generate", "detect", "train", "serve"]:
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0 and "Usage" in res.output, cmd
+
+
+def test_validate_prints_summary(world_dir: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "validate",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--accounts",
+            str(world_dir / "accounts.csv"),
+            "--labels",
+            str(world_dir / "labels.csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "rows" in res.output and "entity type device" in res.output and "time span" in res.output
+
+
+def test_validate_refuses_bad_file_in_one_line(tmp_path: Path, world_dir: Path) -> None:
+    text = (world_dir / "events.csv").read_text().splitlines()
+    text[5] = text[5].replace(text[5].split(",")[1], "yesterday", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(text) + "\n")
+    res = runner.invoke(app, ["validate", "--events", str(bad)])
+    assert res.exit_code != 0
+    assert "row 5" in res.output and "'timestamp'" in res.output and "Traceback" not in res.output
+
+
+def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "detect",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--accounts",
+            str(world_dir / "accounts.csv"),
+            "--out",
+            str(out),
+            "--store",
+            store,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    acc = pd.read_csv(out / "accounts.csv", keep_default_na=False)
+    clu = pd.read_csv(out / "clusters.csv", keep_default_na=False)
+    assert list(acc.columns[:4]) == ["account_id", "score", "cluster_id", "verdict"]
+    assert (out / "accounts.parquet").exists() and (out / "clusters.parquet").exists()
+    # Cluster ids in the files are the store's stable ids.
+    from service.store import Store
+
+    st = Store(store)
+    ring = clu[clu["verdict"] == "ring"].iloc[0]
+    assert st.cluster(ring["cluster_id"]) is not None
+    member = acc[acc["cluster_id"] == ring["cluster_id"]].iloc[0]["account_id"]
+    assert st.account(member)["cluster_id"] == ring["cluster_id"]
+    assert not list(out.glob(".ringscope-*")), "no temporary folders left behind"
+
+
+def test_detect_bad_input_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "detect",
+            "--events",
+            str(tmp_path / "missing.csv"),
+            "--out",
+            str(out),
+            "--store",
+            f"sqlite:///{tmp_path / 'r.db'}",
+        ],
+    )
+    assert res.exit_code != 0 and "file not found" in res.output
+    assert not (out / "accounts.csv").exists()
+
+
+def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
+    cfg = tmp_path / "mlp.yaml"
+    cfg.write_text("model: mlp\nhidden: 16\nepochs: 30\npatience: 10\nseed: 0\n")
+    model = tmp_path / "model"
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--labels",
+            str(world_dir / "labels.csv"),
+            "--accounts",
+            str(world_dir / "accounts.csv"),
+            "--config",
+            str(cfg),
+            "--out",
+            str(model),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert (model / "model_card.md").exists() and (model / "feature_schema.json").exists()
+    res = runner.invoke(
+        app,
+        [
+            "detect",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / "o"),
+            "--store",
+            f"sqlite:///{tmp_path / 'r.db'}",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    acc = pd.read_csv(tmp_path / "o" / "accounts.csv")
+    assert "gnn_score" in acc.columns
+
+
+def test_train_bad_config_is_one_clear_error(tmp_path: Path, world_dir: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("model: nosuchmodel\n")
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--labels",
+            str(world_dir / "labels.csv"),
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
+    assert res.exit_code != 0 and "nosuchmodel" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_detect_bad_model_dir(tmp_path: Path, world_dir: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "detect",
+            "--events",
+            str(world_dir / "events.csv"),
+            "--model",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--store",
+            f"sqlite:///{tmp_path / 'r.db'}",
+        ],
+    )
+    assert res.exit_code != 0 and "model" in res.output
+
+
+def test_demo_without_serving(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "demo",
+            "--no-serve",
+            "--accounts",
+            "3000",
+            "--workdir",
+            str(tmp_path / "demo"),
+            "--store",
+            f"sqlite:///{tmp_path / 'demo.db'}",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "ring recall" in res.output and "published run" in res.output
