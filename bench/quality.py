@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
@@ -41,6 +42,8 @@ def evaluate(n_accounts: int, seed: int, model) -> dict:
     rep = quality_report(det.accounts, det.clusters, world.labels.set_index("account_id"))
     rep["seed"] = seed
     rep["detect_seconds"] = round(seconds, 2)
+    rep["stage_seconds"] = det.params["timings_s"]
+    rep["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     return rep
 
 
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     reports = [evaluate(args.accounts, TEST_SEED + i, model) for i in range(args.worlds)]
     df = pd.DataFrame(reports).set_index("seed")
     pd.set_option("display.width", 200)
-    print(df[KEYS + ["detect_seconds"]].round(4).to_string())
+    print(df[KEYS + ["detect_seconds", "peak_rss_gb"]].round(4).to_string())
     print("mean:", json.dumps({k: round(float(np.nanmean(df[k])), 4) for k in KEYS}))
     for r in reports:
         print(

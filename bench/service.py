@@ -20,6 +20,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -218,6 +219,44 @@ def load(
     }
 
 
+# -- calibration ---------------------------------------------------------------------------------
+
+CALIBRATION_APP = """
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+
+class Answer(BaseModel):
+    status: str
+    latest_run: int
+
+
+app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+
+
+@app.get("/healthz", response_model=Answer)
+async def healthz():
+    return {"status": "ok", "latest_run": 1}
+"""
+
+
+def calibrate(seconds: float, concurrency: int, tmp: Path) -> dict:
+    """The same load against a one-route FastAPI app (no store, no middleware) under the same uvicorn
+    settings: the framework's ceiling on this machine at this moment, to read the figures against."""
+    (tmp / "calibration_app.py").write_text(CALIBRATION_APP)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "calibration_app:app", "--app-dir", str(tmp), "--port", str(port)]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    server = subprocess.Popen(cmd)
+    try:
+        _wait_ready(port, server)
+        load("127.0.0.1", port, ["/healthz"], "-", 1.0, concurrency)
+        return load("127.0.0.1", port, ["/healthz"], "-", seconds, concurrency, server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 # -- driver --------------------------------------------------------------------------------------
 
 
@@ -273,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--store", help="SQLAlchemy URL (default: a SQLite file in a temp folder)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-calibrate", dest="calibrate", action="store_false", help="skip the one-route FastAPI baseline"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary store and request log")
     args = parser.parse_args(argv)
 
     from service.store import Store
@@ -355,11 +398,25 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    if args.calibrate:
+        res = calibrate(args.duration, args.concurrency, tmp)
+        results["calibration"] = res
+        rows.append(
+            (
+                "baseline one-route FastAPI: req/s, p50, p99",
+                f"{res['rps']:,.0f}, {res['p50_ms']:.2f}, {res['p99_ms']:.2f}"
+                f"  ({res['server_cpu_us_per_request']:,.0f} us CPU per request)",
+            )
+        )
     with open(log_path) as log:
         lines = sum(1 for line in log if line.startswith("{"))
     rows.append(("request log lines", f"{lines:,}"))
     rows.append(("concurrency / workers / cpus", f"{args.concurrency} / {args.workers} / {os.cpu_count()}"))
     rows.append(("load average (1 min)", f"{os.getloadavg()[0]:.2f}"))
+
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+        url += "  (deleted; --keep keeps it)"
 
     width = max(len(k) for k, _ in rows)
     print(f"{'measure':<{width}}  value")

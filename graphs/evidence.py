@@ -333,8 +333,11 @@ def cluster_evidence(
     out: dict[int, dict] = {int(c): {} for c in wanted}
 
     shared = ctx.shared[ctx.shared["cluster"].isin(wanted)]
+    # Most telling first: many members on an entity few others use (a farm's emulator) before a
+    # busy IP that happens to hold three members.
+    shared = shared.assign(strength=shared["members"] * shared["exclusivity"])
     shared = shared.sort_values(
-        ["cluster", "members", "exclusivity"], ascending=[True, False, False], kind="stable"
+        ["cluster", "strength", "members"], ascending=[True, False, False], kind="stable"
     )
     shared = shared.groupby("cluster", sort=False).head(p.top_entities)
     ent = shared["entity"].to_numpy(np.int64)

@@ -149,13 +149,14 @@ class RequestLogMiddleware:
         latency.observe(elapsed)
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, store: Store | None = None, web: bool = False) -> FastAPI:
     """The ringscope HTTP service.
 
     Args:
         settings: store URL and API keys; read from ``RINGSCOPE_STORE`` / ``RINGSCOPE_API_KEYS``
             when omitted.
         store: an already open store to serve instead of opening ``settings.store_url``.
+        web: also serve the investigator web page at ``/`` (``service.web.add_web``).
 
     Returns:
         The FastAPI app; its engine is disposed when the app shuts down.
@@ -210,6 +211,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(accounts.router)
     app.include_router(clusters.router)
     app.include_router(health.router)
+    if web:
+        from service.web import add_web
+
+        add_web(app)
     app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
 
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:

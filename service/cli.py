@@ -132,7 +132,8 @@ def detect_and_publish(log, accounts_df, model, out: Path, store: str) -> tuple:
     with console.status("detecting") as status:
         detection = run_detection(log, accounts_df, model=model, progress=_progress(status))
         status.update("publishing to the verdict store")
-        result = Store(store).publish(detection)
+        with Store(store) as st:
+            result = st.publish(detection)
         detection = detection.renamed(result.id_map)
         status.update(f"writing {out}")
         paths = write_outputs(detection, out)

@@ -18,6 +18,19 @@ class ErrorBody(BaseModel):
     detail: str = Field(examples=["cluster 'c-000123' not found"])
 
 
+_ERROR_DESCRIPTIONS = {
+    401: "No X-API-Key header, or a key not in RINGSCOPE_API_KEYS",
+    403: "The key's role may not read this",
+    404: "Unknown id",
+    503: "The verdict store is unreachable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the JSON errors an endpoint can answer."""
+    return {code: {"model": ErrorBody, "description": _ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
 class Account(BaseModel):
     """An account's verdict from the latest run."""
 

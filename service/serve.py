@@ -13,6 +13,7 @@ from types import FrameType
 from typing import TextIO
 
 import uvicorn
+from fastapi import FastAPI
 
 from service.app import create_app
 from service.settings import Settings
@@ -91,6 +92,13 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def worker_app() -> FastAPI:
+    """The app each worker process builds when ``run_server`` runs several (settings from the
+    environment)."""
+    configure_logging(logging.INFO if os.environ.get("RINGSCOPE_ACCESS_LOG", "1") == "1" else logging.WARNING)
+    return create_app(web=os.environ.get("RINGSCOPE_WEB", "1") == "1")
+
+
 def run_server(
     store_url: str,
     host: str = "127.0.0.1",
@@ -99,6 +107,7 @@ def run_server(
     *,
     workers: int = 1,
     access_log: bool = True,
+    web: bool = True,
 ) -> None:
     """Serves the verdict store over HTTP until SIGINT/SIGTERM.
 
@@ -113,6 +122,7 @@ def run_server(
         api_keys: ``key:role,key:role``; None reads ``RINGSCOPE_API_KEYS``.
         workers: uvicorn worker processes (each with its own connections and metrics).
         access_log: write one JSON line per request to stderr.
+        web: also serve the investigator web page at ``/``.
 
     Raises:
         ValueError: ``api_keys`` is malformed.
@@ -137,9 +147,11 @@ def run_server(
             # Workers import the app themselves: hand them the settings through the environment.
             os.environ["RINGSCOPE_STORE"] = settings.store_url
             os.environ["RINGSCOPE_API_KEYS"] = settings.api_keys
-            uvicorn.run("service.app:create_app", factory=True, workers=workers, **options)
+            os.environ["RINGSCOPE_WEB"] = "1" if web else "0"
+            os.environ["RINGSCOPE_ACCESS_LOG"] = "1" if access_log else "0"
+            uvicorn.run("service.serve:worker_app", factory=True, workers=workers, **options)
         else:
-            uvicorn.run(create_app(settings), **options)
+            uvicorn.run(create_app(settings, web=web), **options)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if lines is not None:

@@ -79,11 +79,11 @@ def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> 
     # Cluster ids in the files are the store's stable ids.
     from service.store import Store
 
-    st = Store(store)
     ring = clu[clu["verdict"] == "ring"].iloc[0]
-    assert st.cluster(ring["cluster_id"]) is not None
     member = acc[acc["cluster_id"] == ring["cluster_id"]].iloc[0]["account_id"]
-    assert st.account(member)["cluster_id"] == ring["cluster_id"]
+    with Store(store) as st:
+        assert st.cluster(ring["cluster_id"]) is not None
+        assert st.account(member)["cluster_id"] == ring["cluster_id"]
     assert not list(out.glob(".ringscope-*")), "no temporary folders left behind"
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from service.deps import SECURITY, any_role
 from service.routers.lookup import LookupRoute
-from service.schemas import Account, ErrorBody
+from service.schemas import Account, error_responses
 from service.store import Store
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=LookupRoute)
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=LookupR
     "/{account_id:path}",
     response_model=Account,
     openapi_extra={"security": SECURITY},
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    responses=error_responses(401, 403, 404, 503),
     summary="An account's score, cluster and verdict",
 )
 async def get_account(account_id: str, store: Store = Depends(any_role)) -> dict:

@@ -7,12 +7,11 @@ from fastapi.exceptions import RequestValidationError
 
 from service.deps import SECURITY, any_role, investigator_only
 from service.routers.lookup import LookupRoute
-from service.schemas import ClusterDetail, ClusterGraph, ClusterPage, ErrorBody, Verdict
+from service.schemas import ClusterDetail, ClusterGraph, ClusterPage, Verdict, error_responses
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupRoute)
 
-_DENIED = {401: {"model": ErrorBody}, 403: {"model": ErrorBody}}
 _CURSOR_HELP = "Opaque: a next_cursor or resume_cursor from an earlier page. Absent = from the beginning."
 _SINCE_HELP = "A run id (changes made by later runs) or an ISO-8601 time (changes published at or after it)."
 
@@ -27,7 +26,7 @@ def _invalid(param: str, message: str, value: str) -> RequestValidationError:
     "",
     response_model=ClusterPage,
     openapi_extra={"security": SECURITY},
-    responses=_DENIED,
+    responses=error_responses(401, 403, 503),
     summary="Cluster verdicts in change order, paged",
 )
 async def list_clusters(
@@ -37,7 +36,7 @@ async def list_clusters(
     cursor: str | None = Query(None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description=_CURSOR_HELP),
     limit: int = Query(100, ge=1, le=MAX_LIMIT, description="page size"),
     store: Store = Depends(any_role),
-) -> ClusterPage:
+) -> dict:
     """Every cluster once, at its latest change, oldest change first (any role).
 
     Page with ``next_cursor`` until it is null; keep ``resume_cursor`` of the last page and pass it
@@ -56,14 +55,15 @@ async def list_clusters(
         except ValueError as exc:
             raise _invalid("since", str(exc), since) from None
     page = store.list_clusters(verdict, min_size, since_value, cursor, limit)
-    return ClusterPage.model_validate(page, from_attributes=True)
+    # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).
+    return {"items": page.items, "next_cursor": page.next_cursor, "resume_cursor": page.resume_cursor}
 
 
 @router.get(
     "/{cluster_id}",
     response_model=ClusterDetail,
     openapi_extra={"security": SECURITY},
-    responses={**_DENIED, 404: {"model": ErrorBody}},
+    responses=error_responses(401, 403, 404, 503),
     summary="A cluster: members, verdict, evidence, history",
 )
 async def get_cluster(cluster_id: str, store: Store = Depends(investigator_only)) -> dict:
@@ -79,7 +79,7 @@ async def get_cluster(cluster_id: str, store: Store = Depends(investigator_only)
     "/{cluster_id}/graph",
     response_model=ClusterGraph,
     openapi_extra={"security": SECURITY},
-    responses={**_DENIED, 404: {"model": ErrorBody}},
+    responses=error_responses(401, 403, 404, 503),
     summary="A cluster's nodes and edges, for drawing",
 )
 async def get_cluster_graph(cluster_id: str, store: Store = Depends(investigator_only)) -> dict:

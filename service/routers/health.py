@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.deps import get_store
-from service.schemas import ErrorBody, Health
+from service.schemas import Health, error_responses
 from service.store import Store, StoreUnavailable
 
 router = APIRouter(tags=["operations"])
@@ -20,7 +20,7 @@ log = logging.getLogger("ringscope.service")
 @router.get(
     "/healthz",
     response_model=Health,
-    responses={503: {"model": ErrorBody, "description": "the verdict store is unreachable"}},
+    responses=error_responses(503),
     summary="Liveness: the store is reachable; the latest run id",
 )
 async def healthz(store: Store = Depends(get_store)) -> Health | JSONResponse:
@@ -29,7 +29,7 @@ async def healthz(store: Store = Depends(get_store)) -> Health | JSONResponse:
         latest = store.ping()
     except (StoreUnavailable, SQLAlchemyError) as exc:
         log.warning("healthz: verdict store unreachable: %s", exc.__class__.__name__)
-        return JSONResponse({"detail": "verdict store unreachable"}, status_code=503)
+        return JSONResponse({"detail": "verdict store unavailable"}, status_code=503)
     return Health(status="ok", latest_run=latest)
 
 

@@ -1,10 +1,10 @@
 """Reads of the verdict store.
 
-Every read runs plain SQL on the pooled DBAPI connection (SQLAlchemy's engine owns the pool and
-the dialect): SQLAlchemy Core's per-statement overhead (~0.3-0.5 ms) would be most of a lookup's
-latency budget. The SQL is portable (SQLite and PostgreSQL); ``?`` marks are rewritten to the
-driver's paramstyle. Functions that issue several statements must run inside one
-:class:`Snapshot` transaction (``Store.reading(snapshot=True)``) so they see one run.
+Every read runs plain SQL on a DBAPI connection made by the store's SQLAlchemy engine (see
+``Store.reading``): SQLAlchemy Core's per-statement overhead (~0.3-0.5 ms on a small machine) would
+be most of a lookup's latency budget. The SQL is portable (SQLite and PostgreSQL); ``?`` marks are
+rewritten to the driver's paramstyle. Functions that issue several statements must run inside one
+snapshot transaction (``Store.reading(snapshot=True)``) so they see one run.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class ClusterPage:
     resume_cursor: str
 
 
+_FORMAT_SQL: dict[str, str] = {}  # qmark SQL -> the same with %s marks (psycopg)
+
+
 class Snapshot:
     """A DBAPI cursor plus the driver's paramstyle; all reads of one request go through one."""
 
@@ -40,14 +43,13 @@ class Snapshot:
         self.cursor = cursor
         self.dialect = dialect
         self._format = paramstyle in ("format", "pyformat")
-        self._sql: dict[str, str] = {}
 
     def _text(self, sql: str) -> str:
         if not self._format:
             return sql
-        text = self._sql.get(sql)
+        text = _FORMAT_SQL.get(sql)
         if text is None:
-            text = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
+            text = _FORMAT_SQL[sql] = sql.replace("%", "%%").replace("?", "%s")
         return text
 
     def all(self, sql: str, params: tuple = ()) -> list[tuple]:
