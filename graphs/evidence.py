@@ -326,13 +326,23 @@ def cluster_evidence(
         detailed: labels that also get the event timeline (the flagged ones); all when None.
     """
     log, p = ctx.log, ctx.p
-    wanted = np.unique(np.asarray(clusters, dtype=np.int64))
-    detailed = wanted if detailed is None else np.unique(np.asarray(detailed, dtype=np.int64))
+    k = ctx.n_clusters
+    want_mask = np.zeros(k + 1, dtype=bool)
+    want_mask[np.asarray(clusters, dtype=np.int64)] = True
+    detail_mask = want_mask.copy() if detailed is None else np.zeros(k + 1, dtype=bool)
+    if detailed is not None:
+        detail_mask[np.asarray(detailed, dtype=np.int64)] = True
+    wanted = np.flatnonzero(want_mask)
+
+    def among(col: pd.Series, mask: np.ndarray = want_mask) -> np.ndarray:
+        v = col.to_numpy(np.int64)
+        return mask[np.where(v >= 0, v, k)]
+
     names = np.array(log.entity_types, dtype=object)
     actions = np.array(log.actions, dtype=object)
     out: dict[int, dict] = {int(c): {} for c in wanted}
 
-    shared = ctx.shared[ctx.shared["cluster"].isin(wanted)]
+    shared = ctx.shared[among(ctx.shared["cluster"])]
     # Most telling first: many members on an entity few others use (a farm's emulator) before a
     # busy IP that happens to hold three members.
     shared = shared.assign(strength=shared["members"] * shared["exclusivity"])
@@ -355,7 +365,7 @@ def cluster_evidence(
     ).items():
         out[c]["shared_entities"] = rows
 
-    sync = ctx.sync[ctx.sync["cluster"].isin(wanted)]
+    sync = ctx.sync[among(ctx.sync["cluster"])]
     n_sync = sync.groupby("cluster").size().to_dict()
     sync = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
     sync = sync.groupby("cluster", sort=False).head(p.top_campaigns)
@@ -375,7 +385,7 @@ def cluster_evidence(
         out[c]["campaigns"] = rows
 
     edges = ctx.internal
-    inside = edges[(edges["cs"] == edges["cd"]) & edges["cs"].isin(wanted)]
+    inside = edges[(edges["cs"] == edges["cd"]).to_numpy() & among(edges["cs"])]
     top = inside.sort_values(["cs", "weight"], ascending=[True, False], kind="stable")
     top = top.groupby("cs", sort=False).head(p.top_edges)
     for c, rows in _by_cluster(
@@ -389,7 +399,7 @@ def cluster_evidence(
     ).items():
         out[c]["strongest_edges"] = rows
 
-    ev = ctx.events[ctx.events["cluster"].isin(detailed)]
+    ev = ctx.events[among(ctx.events["cluster"], detail_mask)]
     tl = (
         ev.sort_values(["cluster", "ts"], kind="stable")
         .groupby("cluster", sort=False)
@@ -409,7 +419,7 @@ def cluster_evidence(
         out[c]["timeline"] = cols
 
     lab = ctx.labels
-    acc = np.flatnonzero(np.isin(lab, wanted))
+    acc = np.flatnonzero(want_mask[np.where(lab >= 0, lab, k)])
     created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
     span = created.groupby("cluster")["created"].agg(["min", "max", "median"])
     first, last, med = (_iso_array(span[k].to_numpy()) for k in ("min", "max", "median"))
