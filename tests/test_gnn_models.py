@@ -27,8 +27,9 @@ from gnn import (
 from gnn.features import FeatureScaler
 from gnn.metrics import best_threshold, evaluate, recall_at_k
 from gnn.models.bwgnn import beta_wavelet_coefficients
+from gnn.models.gbt import apply_bins, quantile_bin_edges
 from gnn.models.ghrn import heterophily_indicator, prune_mask
-from gnn.scorers import EarlyStopping, GraphInputs
+from gnn.scorers import EarlyStopping
 from gnn.synthetic import ring_graph, stratified_masks
 
 MODELS = available_models()
@@ -64,7 +65,7 @@ def test_training_reduces_loss(model, ring):
     if model == "gbt":
         # boosting has no epoch loss; the staged training log-loss must fall instead
         assert scorer.model.n_iter_ == 20
-        matrix = scorer._matrix(GraphInputs(data))
+        matrix = scorer.design_matrix(data)
         probs = [p[:, 1] for p in scorer.model.staged_predict_proba(matrix[train_mask])]
         assert log_loss(y[train_mask], probs[-1]) < log_loss(y[train_mask], probs[0])
     else:
@@ -267,3 +268,14 @@ def test_early_stopping_breaks_saturated_ap_ties_by_loss():
     assert not stop.update(3, 0.9, 0.1)
     assert not stop.update(4, 1.0, 0.6)
     assert stop.exhausted and stop.best_epoch == 2
+
+
+def test_gbt_binning_is_monotone_and_bounded():
+    rng = np.random.default_rng(0)
+    matrix = np.c_[rng.lognormal(size=2000), rng.integers(0, 5, 2000), np.zeros(2000)]
+    binned = apply_bins(matrix, quantile_bin_edges(matrix))
+    for j in range(3):
+        assert len(np.unique(binned[:, j])) <= 255
+        order = np.argsort(matrix[:, j], kind="stable")
+        assert np.all(np.diff(binned[order, j]) >= 0)
+    assert len(np.unique(binned[:, 1])) == 5 and len(np.unique(binned[:, 2])) == 1

@@ -33,6 +33,33 @@ from gnn.scorers import (
 )
 
 WEIGHTS_FILE = "model.joblib"
+MAX_BINS = 255  # HistGradientBoostingClassifier's default
+
+
+def quantile_bin_edges(matrix: np.ndarray, max_bins: int = MAX_BINS) -> list[np.ndarray]:
+    """Per column, unweighted quantile edges leaving at most ``max_bins`` bins (fitted on training rows).
+
+    Binning here rather than inside scikit-learn keeps class weights out of the bin search: with
+    ``sample_weight`` scikit-learn computes weighted percentiles per column, which is orders of magnitude
+    slower (50 s instead of 1 s for 20k x 300), while the split search still uses the weights.
+    """
+    quantiles = np.linspace(0, 100, max_bins + 1)[1:-1]
+    edges = []
+    for column in matrix.T:
+        distinct = np.unique(column)
+        if len(distinct) <= max_bins:
+            edges.append(((distinct[:-1] + distinct[1:]) / 2).astype(np.float64))
+        else:
+            edges.append(np.unique(np.percentile(column, quantiles, method="averaged_inverted_cdf")))
+    return edges
+
+
+def apply_bins(matrix: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
+    """Bin index of every value (float32, < ``MAX_BINS`` distinct values per column)."""
+    out = np.empty(matrix.shape, dtype=np.float32)
+    for j, e in enumerate(edges):
+        out[:, j] = np.searchsorted(e, matrix[:, j], side="left")
+    return out
 
 
 @register_model("gbt")
@@ -65,12 +92,20 @@ class GBTScorer:
         self.num_relations_ = 1
         self.relation_names_: list[str] | None = None
         self.columns_: list[str] = []
+        self.bin_edges_: list[np.ndarray] | None = None
         self.history_: list[dict[str, float]] = []
         self.best_epoch_ = 0
         self.fit_seconds_ = float("nan")
         self.seconds_per_epoch_ = float("nan")
 
-    def _matrix(self, inputs: GraphInputs) -> np.ndarray:
+    def design_matrix(self, data: Data | GraphInputs) -> np.ndarray:
+        """The binned feature matrix the trees see (features + neighbour aggregates), one row per node."""
+        if self.bin_edges_ is None:
+            raise RuntimeError("GBTScorer.design_matrix called before fit or load")
+        inputs = data if isinstance(data, GraphInputs) else GraphInputs(data)
+        return apply_bins(self._features(inputs), self.bin_edges_)
+
+    def _features(self, inputs: GraphInputs) -> np.ndarray:
         assert self.scaler is not None
         z = self.scaler.transform(inputs.x)
         if not self.options["aggregate"]:
@@ -99,7 +134,9 @@ class GBTScorer:
         self.relation_names_ = inputs.relation_names
         start = time.perf_counter()
         self.scaler = FeatureScaler(cfg.scaling).fit(inputs.x.numpy()[train])
-        matrix = self._matrix(inputs)
+        features = self._features(inputs)
+        self.bin_edges_ = quantile_bin_edges(features[train])
+        matrix = apply_bins(features, self.bin_edges_)
         y = inputs.y
         y_train, y_val = y[train], y[val]
         weights = np.where(y_train == 1, positive_weight(cfg.class_weight, y_train), 1.0)
@@ -167,7 +204,7 @@ class GBTScorer:
             raise RuntimeError("GBTScorer.score called before fit or load")
         inputs = GraphInputs(data)
         inputs.check_schema(self.in_channels_, self.num_relations_, self.relation_names_)
-        matrix = self._matrix(inputs)
+        matrix = self.design_matrix(inputs)
         with self._threads():
             return self.model.predict_proba(matrix)[:, 1].astype(np.float64)
 
@@ -186,6 +223,7 @@ class GBTScorer:
                 "in_channels": self.in_channels_,
                 "num_relations": self.num_relations_,
                 "relation_names": self.relation_names_,
+                "bin_edges": self.bin_edges_,
             },
             Path(directory) / WEIGHTS_FILE,
         )
@@ -202,4 +240,5 @@ class GBTScorer:
         scorer.in_channels_ = int(state["in_channels"])
         scorer.num_relations_ = int(state["num_relations"])
         scorer.relation_names_ = state["relation_names"]
+        scorer.bin_edges_ = state["bin_edges"]
         return scorer
