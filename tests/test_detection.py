@@ -60,7 +60,8 @@ def test_giant_communities_are_split() -> None:
 
 
 def test_merge_linked_joins_fragments_only_among_candidates() -> None:
-    # Communities 0 and 1 are halves of one ring (strong cross links); 2 is linked as strongly but is no candidate.
+    # Communities 0 and 1 are halves of one ring (strong cross links);
+    # 2 is linked as strongly but is no candidate.
     edges = clique_edges(list(range(0, 8)), 0.8) + clique_edges(list(range(8, 16)), 0.8)
     edges += clique_edges(list(range(16, 24)), 0.8)
     edges += [(a, b, 0.5) for a in range(0, 8) for b in range(8, 16)]
