@@ -306,8 +306,10 @@ def demo(
         if len(detection.clusters)
         else ""
     )
-    console.print(f"open http://127.0.0.1:{port}/ and paste the key; e.g. look up cluster {ring}")
-    console.print(f"curl -H 'X-API-Key: {key}' http://127.0.0.1:{port}/v1/clusters?verdict=ring")
+    console.print(f"open http://127.0.0.1:{port}/?key={key}#/cluster/{ring}", soft_wrap=True)
+    console.print(
+        f"curl -H 'X-API-Key: {key}' 'http://127.0.0.1:{port}/v1/clusters?verdict=ring'", soft_wrap=True
+    )
     from service.serve import run_server
 
     run_server(url, host="127.0.0.1", port=port, api_keys=keys)
