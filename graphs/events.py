@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -54,7 +54,6 @@ class EventLog:
     entity_type: np.ndarray
     entity_ids: np.ndarray
     source: str = "<memory>"
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_events(self) -> int:
@@ -77,6 +76,13 @@ class EventLog:
     def event_entity_type(self) -> np.ndarray:
         """int16 [n_events]: the entity type code of each event."""
         return self.entity_type[self.entity]
+
+    @cached_property
+    def first_seen(self) -> np.ndarray:
+        """int64 [n_accounts]: each account's first event time."""
+        out = np.full(self.n_accounts, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(out, self.account, self.timestamp)
+        return out
 
     def action_code(self, name: str) -> int:
         """Code of an action name, or -1 when the log has none of it."""

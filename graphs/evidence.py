@@ -84,10 +84,8 @@ class ClusterContext:
         self.p = params or EvidenceParams()
         self.n_clusters = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
         self.size = np.bincount(labels[labels >= 0], minlength=self.n_clusters).astype(np.int64)
-        first_seen = np.full(log.n_accounts, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first_seen, log.account, log.timestamp)
-        self.first_seen = first_seen
-        self.created = created_at if created_at is not None else first_seen
+        self.first_seen = log.first_seen
+        self.created = created_at if created_at is not None else log.first_seen
         # Distinct accounts per entity over the whole log: how exclusive a shared entity is.
         pairs = pd.DataFrame({"e": log.entity, "a": log.account}).drop_duplicates()
         self.entity_users = np.bincount(pairs["e"].to_numpy(), minlength=log.n_entities)

@@ -51,9 +51,7 @@ def created_at_codes(log: EventLog, accounts: pd.DataFrame | None) -> np.ndarray
     if accounts is None or "created_at" not in accounts:
         return None
     created = accounts["created_at"].reindex(log.account_ids).to_numpy(dtype=np.float64)
-    first = np.full(log.n_accounts, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, log.account, log.timestamp)
-    return np.where(np.isnan(created), first, created).astype(np.int64)
+    return np.where(np.isnan(created), log.first_seen, created).astype(np.int64)
 
 
 @dataclass
@@ -61,6 +59,7 @@ class Prepared:
     """Everything up to scoring: the graph, communities and cluster features."""
 
     graph: object
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray]  # the combined (src, dst, weight) clustered
     labels: np.ndarray
     ctx: ClusterContext
     features: pd.DataFrame
@@ -95,7 +94,7 @@ def prepare(
     ctx = ClusterContext(log, labels, graph.relations, created_at_codes(log, accounts), p.evidence)
     feats = cluster_features(ctx)
     timings["features"] = time.perf_counter() - t
-    return Prepared(graph, labels, ctx, feats, timings)
+    return Prepared(graph, (src, dst, w), labels, ctx, feats, timings)
 
 
 def add_gnn_feature(prep: Prepared, own: np.ndarray) -> pd.DataFrame:
@@ -108,7 +107,7 @@ def add_gnn_feature(prep: Prepared, own: np.ndarray) -> pd.DataFrame:
 def regroup(prep: Prepared, labels: np.ndarray, log: EventLog, accounts, p: DetectParams) -> Prepared:
     """The same prepared run with new community labels (evidence and features recomputed)."""
     ctx = ClusterContext(log, labels, prep.graph.relations, created_at_codes(log, accounts), p.evidence)
-    return Prepared(prep.graph, labels, ctx, cluster_features(ctx), prep.timings)
+    return Prepared(prep.graph, prep.edges, labels, ctx, cluster_features(ctx), prep.timings)
 
 
 def run_detection(
@@ -151,7 +150,7 @@ def run_detection(
     if p.merge_ratio > 0:
         say("merging pieces of the same ring")
         t = time.perf_counter()
-        src, dst, w = prep.graph.combined(p.relation_weights)
+        src, dst, w = prep.edges
         flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
         merged = merge_linked(prep.labels, src, dst, w, flagged, p.merge_ratio, p.cluster.min_size)
         if merged is not prep.labels:
