@@ -17,6 +17,7 @@ import pandas as pd
 from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
+from graphs.lockstep import attach_lockstep
 from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
@@ -43,6 +44,9 @@ class DetectParams:
     relation_weights: dict[str, float] | None = None
     # Flagged communities linked to each other at this share of their internal density merge (0: off).
     merge_ratio: float = 0.25
+    # Unclustered accounts that hit this many of a flagged cluster's synchronised targets, inside
+    # its windows, join it (0: off). See graphs/lockstep.py.
+    lockstep_min_targets: int = 2
     max_drawn_edges: int = 2000
 
 
@@ -157,6 +161,15 @@ def run_detection(
             prep = regroup(prep, merged, log, accounts, p)
             feats, c_score = cluster_scores(prep)
         timings["merge"] = time.perf_counter() - t
+    if p.lockstep_min_targets > 0:
+        say("attaching lockstep stragglers")
+        t = time.perf_counter()
+        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
+        attached = attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets)
+        if attached is not prep.ctx.labels:
+            prep = regroup(prep, attached, log, accounts, p)
+            feats, c_score = cluster_scores(prep)
+        timings["lockstep"] = time.perf_counter() - t
     labels, ctx = prep.labels, prep.ctx
 
     say("scoring clusters and writing evidence")
@@ -193,6 +206,7 @@ def run_detection(
         "verdict": asdict(p.verdict),
         "relation_weights": p.relation_weights,
         "merge_ratio": p.merge_ratio,
+        "lockstep_min_targets": p.lockstep_min_targets,
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "source": log.source,

@@ -133,3 +133,28 @@ def test_best_jaccard() -> None:
     pairs = best_jaccard(np.array(["a", "a", "b", ""]), np.array(["r", "r", "r", ""]))
     j = dict(zip(pairs["c"], pairs["jaccard"], strict=True))
     assert j["a"] == pytest.approx(2 / 3) and j["b"] == pytest.approx(1 / 3)
+
+
+def test_lockstep_straggler_joins_its_campaign_group() -> None:
+    """Five members like four posts within a minute each; 'late' joins two of those campaigns, 'fan'
+    likes the same posts hours later: only 'late' is attached to the cluster."""
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import attach_lockstep
+
+    t0 = 1767225600
+    rows = []
+    for k in range(4):
+        start = t0 + k * 86400
+        for i in range(5):
+            rows.append((f"m{i}", start + 10 * i, "like", "content", f"post{k}"))
+        if k < 2:
+            rows.append(("late", start + 70, "like", "content", f"post{k}"))
+        rows.append(("fan", start + 5 * 3600, "like", "content", f"post{k}"))
+    df = pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    log = EventLog.from_frame(df)
+    labels = np.where(pd.Index(log.account_ids).str.startswith("m"), 0, -1)
+    ctx = ClusterContext(log, labels, {})
+    out = attach_lockstep(ctx, np.array([0]), min_targets=2)
+    got = dict(zip(log.account_ids, out, strict=True))
+    assert got["late"] == 0 and got["fan"] == -1
+    assert attach_lockstep(ctx, np.array([], dtype=np.int64)) is ctx.labels

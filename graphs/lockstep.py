@@ -1,0 +1,70 @@
+"""Attaching lockstep stragglers to a flagged cluster (CopyCatch-style group lockstep).
+
+A stealth ring coordinates in a few short campaigns, and each member joins only some of them, so many
+member pairs co-act on fewer than the 3 targets the pairwise ``coaction`` relation asks for: Leiden
+finds the ring's core and leaves the rest unclustered. At the group level the evidence is plain: an
+unclustered account that acted on several of the cluster's synchronised targets, inside the very
+windows in which the cluster's members acted on them, belongs to that campaign group.
+
+Only accounts in no cluster are attached, and only to candidate (already flagged) clusters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .evidence import ClusterContext
+
+
+def attach_lockstep(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    min_targets: int = 2,
+    min_share: float = 0.3,
+) -> np.ndarray:
+    """New labels with unclustered accounts attached to the candidate cluster they acted in sync with.
+
+    Args:
+        ctx: the cluster context of the current labels.
+        candidates: labels of the clusters that may take members (the flagged ones).
+        min_targets: distinct synchronised targets of the cluster an account must have hit, each
+            inside the window of the cluster's group on it.
+        min_share: a synchronised group counts when at least this share of the cluster took part.
+
+    Returns:
+        The labels (the same array when nothing is attached).
+    """
+    log, labels, w = ctx.log, ctx.labels, ctx.p.sync_window
+    sync = ctx.sync
+    if not len(sync) or len(candidates) == 0:
+        return labels
+    cand = np.zeros(ctx.n_clusters, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    c = sync["cluster"].to_numpy(np.int64)
+    strong = cand[c] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c]))
+    groups = sync[strong][["cluster", "entity", "action", "start", "end"]]
+    if not len(groups):
+        return labels
+    # Events of unclustered accounts on the groups' targets, then inside the groups' windows.
+    on_target = np.zeros(log.n_entities, dtype=bool)
+    on_target[groups["entity"].to_numpy(np.int64)] = True
+    m = on_target[log.entity] & (labels[log.account] < 0)
+    if not m.any():
+        return labels
+    ev = pd.DataFrame(
+        {"account": log.account[m], "entity": log.entity[m], "action": log.action[m], "ts": log.timestamp[m]}
+    )
+    hit = ev.merge(groups, on=["entity", "action"])
+    hit = hit[(hit["ts"] >= hit["start"] - w // 2) & (hit["ts"] <= hit["end"] + w // 2)]
+    if not len(hit):
+        return labels
+    counts = hit.groupby(["account", "cluster"])["entity"].nunique().rename("targets").reset_index()
+    counts = counts[counts["targets"] >= min_targets]
+    if not len(counts):
+        return labels
+    best = counts.sort_values(["account", "targets", "cluster"], ascending=[True, False, True])
+    best = best.drop_duplicates("account")
+    out = labels.copy()
+    out[best["account"].to_numpy(np.int64)] = best["cluster"].to_numpy(np.int64)
+    return out
