@@ -68,3 +68,45 @@ def attach_lockstep(
     out = labels.copy()
     out[best["account"].to_numpy(np.int64)] = best["cluster"].to_numpy(np.int64)
     return out
+
+
+def detach_passive(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    own: np.ndarray | None,
+    passive: tuple[str, ...] = ("interaction",),
+    max_own: float = 0.5,
+) -> np.ndarray:
+    """New labels without the members that are tied to a flagged cluster only by being interacted with.
+
+    A ring promotes someone: it follows and messages a customer, likes the customer's posts. The
+    customer then sits inside the ring's community by ``interaction`` edges alone, sharing nothing
+    with the members and never acting with them. Such a member, whose own model score is low, leaves
+    the cluster (its verdict becomes its own). Without a model (``own`` None) nobody is detached.
+
+    Returns:
+        The labels (the same array when nothing changes).
+    """
+    if own is None or len(candidates) == 0:
+        return ctx.labels
+    labels = ctx.labels
+    cand = np.zeros(ctx.n_clusters + 1, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    e = ctx.internal
+    inside = (e["cs"] == e["cd"]).to_numpy() & cand[np.where(e["cs"].to_numpy() >= 0, e["cs"].to_numpy(), -1)]
+    e = e[inside]
+    active = e[~e["relation"].isin(passive)]
+    n = labels.shape[0]
+    active_w = np.bincount(active["src"].to_numpy(np.int64), weights=active["weight"], minlength=n)
+    active_w += np.bincount(active["dst"].to_numpy(np.int64), weights=active["weight"], minlength=n)
+    passive_e = e[e["relation"].isin(passive)]
+    passive_w = np.bincount(passive_e["src"].to_numpy(np.int64), weights=passive_e["weight"], minlength=n)
+    passive_w += np.bincount(passive_e["dst"].to_numpy(np.int64), weights=passive_e["weight"], minlength=n)
+    in_cand = (labels >= 0) & cand[np.where(labels >= 0, labels, -1)]
+    # Members with no edge inside at all came in through the lockstep pass: they stay.
+    drop = in_cand & (active_w == 0) & (passive_w > 0) & (own < max_own)
+    if not drop.any():
+        return labels
+    out = labels.copy()
+    out[drop] = -1
+    return out

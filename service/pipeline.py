@@ -17,7 +17,7 @@ import pandas as pd
 from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
-from graphs.lockstep import attach_lockstep
+from graphs.lockstep import attach_lockstep, detach_passive
 from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
@@ -47,6 +47,8 @@ class DetectParams:
     # Unclustered accounts that hit this many of a flagged cluster's synchronised targets, inside
     # its windows, join it (0: off). See graphs/lockstep.py.
     lockstep_min_targets: int = 2
+    # Members of flagged clusters tied only by being interacted with, with a low model score, leave.
+    detach_passive: bool = True
     max_drawn_edges: int = 2000
 
 
@@ -170,6 +172,12 @@ def run_detection(
             prep = regroup(prep, attached, log, accounts, p)
             feats, c_score = cluster_scores(prep)
         timings["lockstep"] = time.perf_counter() - t
+    if p.detach_passive:
+        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
+        kept = detach_passive(prep.ctx, flagged, own)
+        if kept is not prep.ctx.labels:
+            prep = regroup(prep, kept, log, accounts, p)
+            feats, c_score = cluster_scores(prep)
     labels, ctx = prep.labels, prep.ctx
 
     say("scoring clusters and writing evidence")
@@ -207,6 +215,7 @@ def run_detection(
         "relation_weights": p.relation_weights,
         "merge_ratio": p.merge_ratio,
         "lockstep_min_targets": p.lockstep_min_targets,
+        "detach_passive": p.detach_passive,
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "source": log.source,

@@ -158,3 +158,41 @@ def test_lockstep_straggler_joins_its_campaign_group() -> None:
     got = dict(zip(log.account_ids, out, strict=True))
     assert got["late"] == 0 and got["fan"] == -1
     assert attach_lockstep(ctx, np.array([], dtype=np.int64)) is ctx.labels
+
+
+def test_passive_member_leaves_but_lockstep_member_stays() -> None:
+    """In a flagged cluster, 'customer' is tied only by being followed (interaction) and scores low: it
+    leaves. 'straggler' has no edge inside (it came by lockstep) and 'member' shares a device: both stay."""
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import detach_passive
+    from graphs.relations import Relation
+
+    t0 = 1767225600
+    df = pd.DataFrame(
+        [(a, t0 + i, "login", "device", "d1") for i, a in enumerate(["m0", "m1", "member"])]
+        + [("customer", t0, "post", "content", "c1"), ("straggler", t0, "like", "content", "c1")],
+        columns=["account_id", "timestamp", "action", "entity_type", "entity_id"],
+    )
+    log = EventLog.from_frame(df)
+    code = {a: i for i, a in enumerate(log.account_ids)}
+    labels = np.zeros(log.n_accounts, dtype=np.int64)
+    i32 = lambda xs: np.array(xs, dtype=np.int32)  # noqa: E731
+    dev = [(code["m0"], code["m1"]), (code["m0"], code["member"])]
+    rel = {
+        "device": Relation(
+            "device", i32([min(p) for p in dev]), i32([max(p) for p in dev]), np.ones(2, np.float32)
+        ),
+        "interaction": Relation(
+            "interaction",
+            i32([min(code["m0"], code["customer"])]),
+            i32([max(code["m0"], code["customer"])]),
+            np.ones(1, np.float32),
+        ),
+    }
+    ctx = ClusterContext(log, labels, rel)
+    own = np.full(log.n_accounts, 0.9)
+    own[code["customer"]] = own[code["straggler"]] = 0.05
+    out = detach_passive(ctx, np.array([0]), own)
+    assert out[code["customer"]] == -1
+    assert out[code["straggler"]] == 0 and out[code["member"]] == 0
+    assert detach_passive(ctx, np.array([0]), None) is ctx.labels
