@@ -120,7 +120,7 @@ def detect_communities(
     membership = _partition(g, p, p.resolution)
     membership = _split_giants(g, membership, p)
     labels[active] = membership
-    return _renumber(labels, p.min_size)
+    return renumber(labels, p.min_size)
 
 
 def _split_giants(g: ig.Graph, membership: np.ndarray, p: ClusterParams) -> np.ndarray:
@@ -152,7 +152,7 @@ def _split_giants(g: ig.Graph, membership: np.ndarray, p: ClusterParams) -> np.n
     return membership
 
 
-def _renumber(labels: np.ndarray, min_size: int) -> np.ndarray:
+def renumber(labels: np.ndarray, min_size: int) -> np.ndarray:
     """Drops small communities and numbers the rest by size (desc), ties by first member."""
     out = np.full(labels.shape, -1, dtype=np.int32)
     idx = np.flatnonzero(labels >= 0)
@@ -216,4 +216,4 @@ def merge_linked(
     link = coo_matrix((np.ones(int(ok.sum())), (pair.row[ok], pair.col[ok])), shape=(k, k))
     _, comp = connected_components(link, directed=False)
     merged = np.where(labels >= 0, comp[np.maximum(labels, 0)], -1)
-    return _renumber(merged, min_size)
+    return renumber(merged, min_size)

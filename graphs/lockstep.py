@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .communities import renumber
 from .evidence import ClusterContext
 
 
@@ -76,6 +77,7 @@ def detach_passive(
     own: np.ndarray | None,
     passive: tuple[str, ...] = ("interaction",),
     max_own: float = 0.5,
+    min_size: int = 3,
 ) -> np.ndarray:
     """New labels without the members that are tied to a flagged cluster only by being interacted with.
 
@@ -85,7 +87,8 @@ def detach_passive(
     the cluster (its verdict becomes its own). Without a model (``own`` None) nobody is detached.
 
     Returns:
-        The labels (the same array when nothing changes).
+        The labels (the same array when nothing changes), renumbered as communities are, dropping
+        clusters left below ``min_size``.
     """
     if own is None or len(candidates) == 0:
         return ctx.labels
@@ -109,4 +112,4 @@ def detach_passive(
         return labels
     out = labels.copy()
     out[drop] = -1
-    return out
+    return renumber(out, min_size)

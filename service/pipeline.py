@@ -153,31 +153,42 @@ def run_detection(
         return feats, (scorer.score(feats) if len(feats) else np.zeros(0))
 
     feats, c_score = cluster_scores(prep)
+    # Membership refinements, each over the clusters flagged so far, each followed by a re-score.
+    steps = []
     if p.merge_ratio > 0:
-        say("merging pieces of the same ring")
-        t = time.perf_counter()
-        src, dst, w = prep.edges
-        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
-        merged = merge_linked(prep.labels, src, dst, w, flagged, p.merge_ratio, p.cluster.min_size)
-        if merged is not prep.labels:
-            prep = regroup(prep, merged, log, accounts, p)
-            feats, c_score = cluster_scores(prep)
-        timings["merge"] = time.perf_counter() - t
+        steps.append(
+            (
+                "merge",
+                "merging pieces of the same ring",
+                lambda prep, flagged: merge_linked(
+                    prep.labels, *prep.edges, flagged, p.merge_ratio, p.cluster.min_size
+                ),
+            )
+        )
     if p.lockstep_min_targets > 0:
-        say("attaching lockstep stragglers")
-        t = time.perf_counter()
-        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
-        attached = attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets)
-        if attached is not prep.ctx.labels:
-            prep = regroup(prep, attached, log, accounts, p)
-            feats, c_score = cluster_scores(prep)
-        timings["lockstep"] = time.perf_counter() - t
+        steps.append(
+            (
+                "lockstep",
+                "attaching lockstep stragglers",
+                lambda prep, flagged: attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets),
+            )
+        )
     if p.detach_passive:
-        flagged = np.flatnonzero(c_score >= p.verdict.suspicious)
-        kept = detach_passive(prep.ctx, flagged, own)
-        if kept is not prep.ctx.labels:
-            prep = regroup(prep, kept, log, accounts, p)
+        steps.append(
+            (
+                "detach",
+                "detaching members tied only by being interacted with",
+                lambda prep, flagged: detach_passive(prep.ctx, flagged, own, min_size=p.cluster.min_size),
+            )
+        )
+    for key, message, step in steps:
+        say(message)
+        t = time.perf_counter()
+        new = step(prep, np.flatnonzero(c_score >= p.verdict.suspicious))
+        if not np.array_equal(new, prep.labels):
+            prep = regroup(prep, new, log, accounts, p)
             feats, c_score = cluster_scores(prep)
+        timings[key] = time.perf_counter() - t
     labels, ctx = prep.labels, prep.ctx
 
     say("scoring clusters and writing evidence")
