@@ -84,6 +84,13 @@ class EventLog:
         np.minimum.at(out, self.account, self.timestamp)
         return out
 
+    @cached_property
+    def entity_users(self) -> np.ndarray:
+        """int64 [n_entities]: how many distinct accounts used each entity."""
+        key = self.entity.astype(np.int64) * max(self.n_accounts, 1) + self.account
+        pairs = pd.unique(key)  # hash-based; np.unique is pathologically slow on numpy 2.4 here
+        return np.bincount(pairs // max(self.n_accounts, 1), minlength=self.n_entities)
+
     def action_code(self, name: str) -> int:
         """Code of an action name, or -1 when the log has none of it."""
         return self.actions.index(name) if name in self.actions else -1

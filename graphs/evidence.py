@@ -87,8 +87,7 @@ class ClusterContext:
         self.first_seen = log.first_seen
         self.created = created_at if created_at is not None else log.first_seen
         # Distinct accounts per entity over the whole log: how exclusive a shared entity is.
-        pairs = pd.DataFrame({"e": log.entity, "a": log.account}).drop_duplicates()
-        self.entity_users = np.bincount(pairs["e"].to_numpy(), minlength=log.n_entities)
+        self.entity_users = log.entity_users
         ev_cluster = self.labels[log.account]
         m = ev_cluster >= 0
         self.events = pd.DataFrame(
