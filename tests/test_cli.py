@@ -13,32 +13,34 @@ from service.cli import app
 runner = CliRunner()
 
 
+def cli(command: str, *flags: str, **options: object):
+    """Invokes ``ringscope COMMAND --option value ... FLAGS`` (underscores in names become dashes)."""
+    args = [command]
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return runner.invoke(app, args + list(flags))
+
+
 @pytest.fixture(scope="module")
 def world_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("world")
-    res = runner.invoke(app, ["generate", "--out", str(out), "--accounts", "3000", "--seed", "9200"])
+    res = cli("generate", out=out, accounts=3000, seed=9200)
     assert res.exit_code == 0, res.output
     return out
 
 
 def test_help_on_every_command() -> None:
     for cmd in ["demo", "validate", "generate", "detect", "train", "serve"]:
-        res = runner.invoke(app, [cmd, "--help"])
+        res = cli(cmd, "--help")
         assert res.exit_code == 0 and "Usage" in res.output, cmd
 
 
 def test_validate_prints_summary(world_dir: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "validate",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--accounts",
-            str(world_dir / "accounts.csv"),
-            "--labels",
-            str(world_dir / "labels.csv"),
-        ],
+    res = cli(
+        "validate",
+        events=world_dir / "events.csv",
+        accounts=world_dir / "accounts.csv",
+        labels=world_dir / "labels.csv",
     )
     assert res.exit_code == 0, res.output
     assert "rows" in res.output and "entity type device" in res.output and "time span" in res.output
@@ -49,7 +51,7 @@ def test_validate_refuses_bad_file_in_one_line(tmp_path: Path, world_dir: Path) 
     text[5] = text[5].replace(text[5].split(",")[1], "yesterday", 1)
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(text) + "\n")
-    res = runner.invoke(app, ["validate", "--events", str(bad)])
+    res = cli("validate", events=bad)
     assert res.exit_code != 0
     assert "row 5" in res.output and "'timestamp'" in res.output and "Traceback" not in res.output
 
@@ -57,19 +59,8 @@ def test_validate_refuses_bad_file_in_one_line(tmp_path: Path, world_dir: Path) 
 def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> None:
     store = f"sqlite:///{tmp_path / 'r.db'}"
     out = tmp_path / "out"
-    res = runner.invoke(
-        app,
-        [
-            "detect",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--accounts",
-            str(world_dir / "accounts.csv"),
-            "--out",
-            str(out),
-            "--store",
-            store,
-        ],
+    res = cli(
+        "detect", events=world_dir / "events.csv", accounts=world_dir / "accounts.csv", out=out, store=store
     )
     assert res.exit_code == 0, res.output
     acc = pd.read_csv(out / "accounts.csv", keep_default_na=False)
@@ -89,18 +80,7 @@ def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> 
 
 def test_detect_bad_input_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = runner.invoke(
-        app,
-        [
-            "detect",
-            "--events",
-            str(tmp_path / "missing.csv"),
-            "--out",
-            str(out),
-            "--store",
-            f"sqlite:///{tmp_path / 'r.db'}",
-        ],
-    )
+    res = cli("detect", events=tmp_path / "missing.csv", out=out, store=f"sqlite:///{tmp_path / 'r.db'}")
     assert res.exit_code != 0 and "file not found" in res.output
     assert not (out / "accounts.csv").exists()
 
@@ -109,37 +89,22 @@ def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
     cfg = tmp_path / "mlp.yaml"
     cfg.write_text("model: mlp\nhidden: 16\nepochs: 30\npatience: 10\nseed: 0\n")
     model = tmp_path / "model"
-    res = runner.invoke(
-        app,
-        [
-            "train",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--labels",
-            str(world_dir / "labels.csv"),
-            "--accounts",
-            str(world_dir / "accounts.csv"),
-            "--config",
-            str(cfg),
-            "--out",
-            str(model),
-        ],
+    res = cli(
+        "train",
+        events=world_dir / "events.csv",
+        labels=world_dir / "labels.csv",
+        accounts=world_dir / "accounts.csv",
+        config=cfg,
+        out=model,
     )
     assert res.exit_code == 0, res.output
     assert (model / "model_card.md").exists() and (model / "feature_schema.json").exists()
-    res = runner.invoke(
-        app,
-        [
-            "detect",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--model",
-            str(model),
-            "--out",
-            str(tmp_path / "o"),
-            "--store",
-            f"sqlite:///{tmp_path / 'r.db'}",
-        ],
+    res = cli(
+        "detect",
+        events=world_dir / "events.csv",
+        model=model,
+        out=tmp_path / "o",
+        store=f"sqlite:///{tmp_path / 'r.db'}",
     )
     assert res.exit_code == 0, res.output
     acc = pd.read_csv(tmp_path / "o" / "accounts.csv")
@@ -149,55 +114,35 @@ def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
 def test_train_bad_config_is_one_clear_error(tmp_path: Path, world_dir: Path) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("model: nosuchmodel\n")
-    res = runner.invoke(
-        app,
-        [
-            "train",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--labels",
-            str(world_dir / "labels.csv"),
-            "--config",
-            str(cfg),
-            "--out",
-            str(tmp_path / "m"),
-        ],
+    res = cli(
+        "train",
+        events=world_dir / "events.csv",
+        labels=world_dir / "labels.csv",
+        config=cfg,
+        out=tmp_path / "m",
     )
     assert res.exit_code != 0 and "nosuchmodel" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "m").exists()
 
 
 def test_detect_bad_model_dir(tmp_path: Path, world_dir: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "detect",
-            "--events",
-            str(world_dir / "events.csv"),
-            "--model",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "o"),
-            "--store",
-            f"sqlite:///{tmp_path / 'r.db'}",
-        ],
+    res = cli(
+        "detect",
+        events=world_dir / "events.csv",
+        model=tmp_path,
+        out=tmp_path / "o",
+        store=f"sqlite:///{tmp_path / 'r.db'}",
     )
     assert res.exit_code != 0 and "model" in res.output
 
 
 def test_demo_without_serving(tmp_path: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "demo",
-            "--no-serve",
-            "--accounts",
-            "3000",
-            "--workdir",
-            str(tmp_path / "demo"),
-            "--store",
-            f"sqlite:///{tmp_path / 'demo.db'}",
-        ],
+    res = cli(
+        "demo",
+        "--no-serve",
+        accounts=3000,
+        workdir=tmp_path / "demo",
+        store=f"sqlite:///{tmp_path / 'demo.db'}",
     )
     assert res.exit_code == 0, res.output
     assert "ring recall" in res.output and "published run" in res.output
