@@ -25,8 +25,12 @@ DEFAULT_MODEL_DIR = "default_model"
 
 
 def graph_data(graph, labels: pd.DataFrame | None = None) -> Data:
-    """The graph as GNN input ``Data``; ``y`` from a labels table (``is_bot``; -1 where unlabelled)."""
-    data = graph.to_pyg()
+    """The graph as GNN input ``Data``; ``y`` from a labels table (``is_bot``; -1 where unlabelled).
+
+    Relations are the canonical kinds (identifier types pooled), so a model's inputs have the same
+    shape on every log, whatever its entity types are called.
+    """
+    data = graph.to_pyg(canonical=True)
     if labels is not None:
         y = labels["is_bot"].reindex(graph.account_ids).fillna(-1).to_numpy(np.int64)
         data.y = torch.from_numpy(y)
@@ -50,7 +54,7 @@ class GraphScorer:
                 "the model was trained on other account features than this version of ringscope "
                 "builds; retrain it with `ringscope train`",
             )
-        return np.asarray(self.scorer.score(graph.to_pyg()), dtype=np.float64)
+        return np.asarray(self.scorer.score(graph_data(graph)), dtype=np.float64)
 
 
 def _version(directory: Path, schema: dict) -> str:

@@ -5,7 +5,7 @@ Example:
     >>> from graphs.build import build_graph
     >>> graph = build_graph(load_events("events.csv.gz"), load_accounts("accounts.csv"))
     >>> graph.n_edges()
-    {'device': 1520, 'ip': 8873, 'ip_time': 2210, 'coaction': 940, 'interaction': 12001}
+    {'device': 1520, 'ip': 8873, 'id_time': 2210, 'coaction': 940, 'interaction': 12001}
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import time
 
 import pandas as pd
 
+from .attributes import with_attribute_entities
 from .events import EventLog
 from .features import account_features
 from .graph import AccountGraph
-from .incidence import build_incidence, run_starts
+from .incidence import build_incidence
 from .params import GraphParams
-from .relations import build_relations, coaction_cells, identifier_types
+from .relations import build_relations
+from .roles import infer_roles
 
 
 def build_graph(
@@ -29,51 +31,67 @@ def build_graph(
     *,
     timings: dict[str, float] | None = None,
 ) -> AccountGraph:
-    """Builds the account graph: incidence, relations, features.
+    """Builds the account graph: roles, incidence, relations, features.
 
     Args:
         log: the validated event log (:func:`graphs.events.load_events` or ``EventLog.from_frame``).
         accounts: optional accounts table indexed by ``account_id`` with ``created_at`` (as
-            :func:`graphs.events.load_accounts` returns); only used for the account-age feature.
-        params: windows, caps and weights; :class:`~graphs.params.GraphParams` defaults when None.
+            :func:`graphs.events.load_accounts` returns) and any attributes.
+        params: roles, windows, caps and weights; :class:`~graphs.params.GraphParams` defaults when None.
         timings: optional dict that receives seconds per stage (also stored in ``graph.meta``).
 
     Returns:
-        The :class:`~graphs.graph.AccountGraph` with one node per acting account of the log.
+        The :class:`~graphs.graph.AccountGraph` with one node per acting account of the log. Its
+        ``log`` holds the input rows plus one identifier row per categorical attribute value
+        (:func:`graphs.attributes.with_attribute_entities`).
     """
     params = params or GraphParams()
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
+    log, attr_types = with_attribute_entities(log, accounts, params.attributes)
+    declared = tuple(params.identifier_types or ()) + attr_types
+    roles = infer_roles(log, identifiers=declared, targets=params.target_types)
+    stages["roles"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     incidence = build_incidence(log)
     stages["incidence"] = time.perf_counter() - t0
+    rset = build_relations(log, incidence, params, roles, timings=stages)
 
     t0 = time.perf_counter()
-    cells = coaction_cells(log, incidence, params)
-    stages["coaction cells"] = time.perf_counter() - t0
-    relations = build_relations(log, incidence, params, cells=cells, timings=stages)
-
-    t0 = time.perf_counter()
-    features, names = account_features(log, incidence, relations, cells, params, accounts)
+    features, names = account_features(log, incidence, rset, roles, params, accounts, params.attributes)
     stages["features"] = time.perf_counter() - t0
 
-    hubs = {
-        t: int((incidence[t].degree > params.cap(t)).sum()) if t in incidence else 0
-        for t in identifier_types(log, params)
+    hubs = {t: int((incidence[t].degree > params.cap(t)).sum()) for t in roles.identifiers if t in incidence}
+    sync = {
+        name: {
+            "windows": list(s.windows),
+            "threshold": round(s.threshold, 3) if s.threshold != float("inf") else None,
+            "tested_pairs": s.tested_pairs,
+            "kept_pairs": s.kept,
+            "rows": s.rows,
+        }
+        for name, s in rset.sync.items()
     }
-    # Cell numbers are non-decreasing, so distinct viral cells are runs.
-    hubs["coaction cells"] = int(
-        run_starts(cells.col0[cells.deg0 > params.coaction_cap]).size
-        + run_starts(cells.col1[cells.deg1 > params.coaction_cap]).size
-    )
     if timings is not None:
         timings.update(stages)
     return AccountGraph(
         account_ids=log.account_ids,
-        relations=relations,
+        relations=rset.relations,
         features=features,
         feature_names=names,
         incidence=incidence,
         log=log,
         params=params,
-        meta={"hubs": hubs, "timings": stages},
+        roles=roles,
+        identifier_relations=rset.identifier_names,
+        meta={
+            "hubs": hubs,
+            "timings": stages,
+            "roles": roles.describe(),
+            "role_reasons": dict(roles.reasons),
+            "time_resolution_s": rset.resolution,
+            "synchrony": sync,
+        },
+        sync_stats=rset.sync,
     )

@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -42,6 +42,8 @@ class EventLog:
         entity_type: int16 [n_entities], index into ``entity_types``.
         entity_ids: object [n_entities], the entity id of each entity code.
         source: the file the log came from.
+        attributes: extra columns of the log, per event: numbers as float64 (NaN where empty),
+            anything else as object strings (see :mod:`graphs.attributes`).
     """
 
     account: np.ndarray
@@ -54,6 +56,7 @@ class EventLog:
     entity_type: np.ndarray
     entity_ids: np.ndarray
     source: str = "<memory>"
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_events(self) -> int:
@@ -91,6 +94,19 @@ class EventLog:
         pairs = pd.unique(key)  # hash-based; np.unique is pathologically slow on numpy 2.4 here
         return np.bincount(pairs // max(self.n_accounts, 1), minlength=self.n_entities)
 
+    @cached_property
+    def entity_origin(self) -> np.ndarray:
+        """int32 [n_entities]: the account that acted on each entity first (its poster, for content)."""
+        from .incidence import sort_rows
+
+        out = np.full(self.n_entities, -1, dtype=np.int32)
+        if self.n_events:
+            t0 = int(self.timestamp.min())
+            e, _, a = sort_rows(self.entity, self.timestamp - t0, self.account)
+            first = np.concatenate([[True], e[1:] != e[:-1]])
+            out[e[first]] = a[first]
+        return out
+
     def action_code(self, name: str) -> int:
         """Code of an action name, or -1 when the log has none of it."""
         return self.actions.index(name) if name in self.actions else -1
@@ -112,6 +128,52 @@ class EventLog:
             found = self.account_index.get_indexer(self.entity_ids[is_acc])
             out[is_acc] = found.astype(np.int32)
         return out
+
+    def with_rows(self, rows: pd.DataFrame, action_name: str = "attribute") -> EventLog:
+        """A log with extra rows ``account, timestamp, action, type, value`` (new or known types).
+
+        ``account`` holds account codes of this log; ``action`` an action code, or -1 for
+        ``action_name``. Entities are matched by (type, value) with the existing ones. Extra
+        attribute columns are NaN / empty on the new rows.
+        """
+        if len(rows) == 0:
+            return self
+        types = list(self.entity_types)
+        for t in pd.unique(rows["type"]):
+            if t not in types:
+                types.append(str(t))
+        actions = list(self.actions)
+        act = rows["action"].to_numpy(np.int64)
+        if (act < 0).any():
+            if action_name not in actions:
+                actions.append(action_name)
+            act = np.where(act < 0, actions.index(action_name), act)
+        type_code = pd.Index(types).get_indexer(rows["type"]).astype(np.int64)
+        old_key = pd.MultiIndex.from_arrays([self.entity_type.astype(np.int64), self.entity_ids])
+        new_key = pd.MultiIndex.from_arrays([type_code, rows["value"].to_numpy(dtype=object)])
+        found = old_key.get_indexer(new_key)
+        missing = found < 0
+        inverse, uniq = pd.factorize(new_key[missing])
+        codes = found.copy()
+        codes[missing] = self.n_entities + inverse
+        ent_type = np.concatenate([self.entity_type, np.asarray(uniq.get_level_values(0), np.int16)])
+        ent_ids = np.concatenate([self.entity_ids, np.asarray(uniq.get_level_values(1), dtype=object)])
+        extra = {}
+        for name, values in self.attributes.items():
+            pad = np.full(len(rows), np.nan) if values.dtype.kind == "f" else np.full(len(rows), None)
+            extra[name] = np.concatenate([values, pad])
+        return replace(
+            self,
+            account=np.concatenate([self.account, rows["account"].to_numpy(np.int32)]),
+            timestamp=np.concatenate([self.timestamp, rows["timestamp"].to_numpy(np.int64)]),
+            action=np.concatenate([self.action, act.astype(np.int16)]),
+            entity=np.concatenate([self.entity, codes.astype(np.int32)]),
+            actions=tuple(actions),
+            entity_types=tuple(types),
+            entity_type=ent_type.astype(np.int16),
+            entity_ids=ent_ids,
+            attributes=extra,
+        )
 
     def summary(self) -> dict:
         """Rows, accounts, entity types with counts, actions, and the time span."""
@@ -162,7 +224,8 @@ class EventLog:
             if c != "timestamp" and not pa.types.is_string(arr.type):
                 arr = arr.cast(pa.string())
             cols[c] = arr
-        return _encode(source, pa.table(cols))
+        extra = {c: df[c].to_numpy() for c in df.columns if c not in EVENT_COLUMNS}
+        return _encode(source, pa.table(cols), extra)
 
 
 def _dict_encode(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +234,26 @@ def _dict_encode(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return codes, enc.dictionary.to_numpy(zero_copy_only=False)
 
 
-def _encode(name: str, table: pa.Table) -> EventLog:
+def _attribute(values) -> np.ndarray:
+    """An extra column as float64 when it is numbers (empty cells NaN), else as object strings."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        values = values.to_pandas()
+    s = pd.Series(values)
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = s.astype("string")
+    blank = text.isna() | (text.str.strip().str.len() == 0)
+    num = pd.to_numeric(text.where(~blank), errors="coerce")
+    if num.notna().sum() >= 0.95 * max(int((~blank).sum()), 1) and (~blank).any():
+        return num.to_numpy(dtype=np.float64, na_value=np.nan)
+    return text.where(~blank).to_numpy(dtype=object, na_value=None)
+
+
+def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
+    if extra is None:
+        extra = {c: table.column(c) for c in table.column_names if c not in EVENT_COLUMNS}
+    attributes = {c: _attribute(v) for c, v in extra.items()}
+    table = table.select(list(EVENT_COLUMNS))
     account_arr = check_ids(name, table, "account_id")
     action_arr = check_ids(name, table, "action")
     type_arr = check_ids(name, table, "entity_type")
@@ -199,6 +281,7 @@ def _encode(name: str, table: pa.Table) -> EventLog:
         entity_type=(uniq // max(len(ids), 1)).astype(np.int16),
         entity_ids=ids[uniq % max(len(ids), 1)].astype(object),
         source=name,
+        attributes=attributes,
     )
 
 
@@ -209,7 +292,7 @@ def load_events(path: str | os.PathLike[str]) -> EventLog:
         InputError: naming the file, row and column of the first problem.
     """
     name = str(path)
-    table = read_table(path, EVENT_COLUMNS)
+    table = read_table(path, [*EVENT_COLUMNS, "*"])
     return _encode(name, table)
 
 

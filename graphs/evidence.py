@@ -17,9 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .events import EventLog
-
-IDENTIFIER_EXCLUDE = ("account", "content")
-COACTION_ACTIONS = ("follow", "like", "comment", "share", "message", "retweet", "repost", "vote")
+from .roles import Roles, infer_roles
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,13 @@ class EvidenceParams:
     """Knobs of the evidence pass.
 
     Attributes:
-        sync_window: seconds; members acting on one target inside one window act "in sync".
+        sync_window: seconds; the campaign window of a cluster without synchronised pairs. A cluster
+            with ``coaction`` pairs inside uses their median best window (its own time scale).
         min_sync_members: a synchronised action needs at least this many members.
+        burst_window: seconds; members created within it of the cluster's median creation time were
+            "created in a burst".
+        creation_quantiles: the creation span is measured between these quantiles of members'
+            creation times (robust to a few outliers).
         top_entities: shared entities listed per cluster.
         top_campaigns: synchronised campaigns listed per cluster.
         top_edges: strongest edges listed per cluster.
@@ -37,6 +40,8 @@ class EvidenceParams:
 
     sync_window: int = 600
     min_sync_members: int = 3
+    burst_window: int = 86400
+    creation_quantiles: tuple[float, float] = (0.1, 0.9)
     top_entities: int = 10
     top_campaigns: int = 10
     top_edges: int = 8
@@ -48,27 +53,47 @@ FEATURE_NAMES = [
     "internal_density",
     "mean_internal_weight",
     "conductance",
-    "device_share",
-    "device_exclusivity",
-    "ip_share",
-    "ip_exclusivity",
-    "other_id_share",
+    "id_share",
+    "id_exclusive_share",
+    "id_exclusivity_max",
+    "id_types_shared",
+    "coaction_density",
+    "coaction_member_share",
+    "presence_density",
+    "log_sync_window",
     "sync_targets_per_member",
     "sync_member_share",
     "sync_max_participation",
+    "sync_target_exclusivity",
+    "sync_source_top_share",
+    "sync_source_member_share",
     "creation_span_log_hours",
     "created_in_burst_share",
     "log_age_at_first_action_days",
-    "interaction_weight_share",
+    "identifier_weight_share",
+    "id_time_weight_share",
     "coaction_weight_share",
-    "device_weight_share",
-    "ip_weight_share",
+    "interaction_weight_share",
     "log_events_per_member",
+    "member_sync_strength",
 ]
+
+#: Relation kinds whose share of a cluster's internal link weight is a feature.
+WEIGHT_KINDS = ("identifier", "id_time", "coaction", "interaction")
 
 
 class ClusterContext:
-    """Member events and per-entity popularity, computed once and shared by features and evidence."""
+    """Member events and per-entity popularity, computed once and shared by features and evidence.
+
+    Args:
+        log: the event log (the graph's, with attribute rows).
+        labels: int [n_accounts] cluster label per account, -1 for none.
+        relations: relation name -> relation (the graph's).
+        created_at: int64 [n_accounts] creation times (first event where unknown); None: first events.
+        params: evidence knobs.
+        roles: the entity types' roles; inferred from the log when None.
+        identifier_relations: names of the per-identifier-type relations.
+    """
 
     def __init__(
         self,
@@ -77,11 +102,20 @@ class ClusterContext:
         relations: dict,
         created_at: np.ndarray | None = None,
         params: EvidenceParams | None = None,
+        *,
+        roles: Roles | None = None,
+        identifier_relations: tuple[str, ...] | None = None,
+        sync_strength: np.ndarray | None = None,
     ) -> None:
         self.log = log
         self.labels = labels.astype(np.int64)
         self.relations = relations
         self.p = params or EvidenceParams()
+        self.roles = roles or infer_roles(log)
+        if identifier_relations is None:
+            identifier_relations = tuple(r for r in relations if r not in WEIGHT_KINDS)
+        self.identifier_relations = tuple(identifier_relations)
+        self.sync_strength = sync_strength
         self.n_clusters = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
         self.size = np.bincount(labels[labels >= 0], minlength=self.n_clusters).astype(np.int64)
         self.first_seen = log.first_seen
@@ -100,17 +134,19 @@ class ClusterContext:
                 "etype": log.event_entity_type[m],
             }
         )
+        self.identifier_codes = [log.type_code(t) for t in self.roles.identifiers if log.type_code(t) >= 0]
+        self.target_codes = [log.type_code(t) for t in self.roles.targets if log.type_code(t) >= 0]
         self._shared: pd.DataFrame | None = None
         self._sync: pd.DataFrame | None = None
         self._internal: pd.DataFrame | None = None
+        self._window: np.ndarray | None = None
 
     # --- shared identifiers -------------------------------------------------------------------
     @property
     def shared(self) -> pd.DataFrame:
         """(cluster, entity) rows for identifiers used by >= 2 members, with exclusivity."""
         if self._shared is None:
-            excl = [self.log.type_code(t) for t in IDENTIFIER_EXCLUDE]
-            ev = self.events[~self.events["etype"].isin(excl)]
+            ev = self.events[self.events["etype"].isin(self.identifier_codes)]
             g = ev.groupby(["cluster", "entity"], sort=False)
             df = g.agg(
                 members=("account", "nunique"),
@@ -124,47 +160,61 @@ class ClusterContext:
             self._shared = df
         return self._shared
 
-    def _member_share(self, type_names: tuple[str, ...] | None, exclude: tuple[str, ...] = ()) -> tuple:
-        """Share of members touching a shared entity of these types, and mean exclusivity."""
-        df = self.shared
-        names = self.log.entity_types
-        if type_names is not None:
-            codes = [names.index(t) for t in type_names if t in names]
-        else:
-            codes = [i for i, t in enumerate(names) if t not in exclude + IDENTIFIER_EXCLUDE]
-        df = df[df["etype"].isin(codes)]
-        share = np.zeros(self.n_clusters)
-        exclusivity = np.zeros(self.n_clusters)
-        if len(df):
-            # Members that use at least one of the cluster's shared entities of these types.
-            ents = df[["cluster", "entity"]]
-            ev = self.events.merge(ents, on=["cluster", "entity"])
+    def _members_on(self, entities: pd.DataFrame) -> np.ndarray:
+        """Per cluster: how many members used one of the given (cluster, entity) rows."""
+        out = np.zeros(self.n_clusters)
+        if len(entities):
+            ev = self.events.merge(entities[["cluster", "entity"]], on=["cluster", "entity"])
             users = ev.groupby("cluster")["account"].nunique()
-            share[users.index.to_numpy()] = users.to_numpy() / self.size[users.index.to_numpy()]
-            ex = df.groupby("cluster")["exclusivity"].max()
-            exclusivity[ex.index.to_numpy()] = ex.to_numpy()
-        return share, exclusivity
+            out[users.index.to_numpy()] = users.to_numpy()
+        return out
+
+    # --- the cluster's own time scale ---------------------------------------------------------
+    @property
+    def window(self) -> np.ndarray:
+        """int64 [n_clusters]: the campaign window of each cluster, in seconds.
+
+        The median best window of the ``coaction`` pairs inside the cluster (the time scale at which
+        its members co-act beyond chance); ``params.sync_window`` for clusters without such pairs.
+        """
+        if self._window is None:
+            out = np.full(self.n_clusters, self.p.sync_window, dtype=np.int64)
+            rel = self.relations.get("coaction")
+            if rel is not None and rel.n_edges and "window" in rel.evidence and self.n_clusters:
+                cs, cd = self.labels[rel.src], self.labels[rel.dst]
+                inside = (cs == cd) & (cs >= 0)
+                if inside.any():
+                    med = pd.Series(rel.evidence["window"][inside]).groupby(cs[inside]).median()
+                    out[med.index.to_numpy()] = med.to_numpy().astype(np.int64)
+            self._window = out
+        return self._window
 
     # --- synchronised actions -----------------------------------------------------------------
     @property
     def sync(self) -> pd.DataFrame:
-        """(cluster, entity, action, window) groups where >= min_sync_members acted together."""
+        """(cluster, entity, action, window) groups where >= min_sync_members acted together.
+
+        Windows are each cluster's own :attr:`window`, in two half-shifted grids; one row per (cluster,
+        target, action): its largest synchronised group.
+        """
         if self._sync is None:
-            codes = [self.log.action_code(a) for a in COACTION_ACTIONS if self.log.action_code(a) >= 0]
-            ev = self.events[self.events["action"].isin(codes)]
-            w = self.p.sync_window
+            ev = self.events[self.events["etype"].isin(self.target_codes)]
+            w = self.window[ev["cluster"].to_numpy()] if len(ev) else np.zeros(0, np.int64)
+            ts = ev["ts"].to_numpy()
             frames = []
-            for shift in (0, w // 2):  # half-shifted buckets catch groups split by a boundary
-                b = ev.assign(bucket=(ev["ts"].to_numpy() + shift) // w)
+            for half in (0, 1):  # half-shifted buckets catch groups split by a boundary
+                b = ev.assign(bucket=(ts + half * (w // 2)) // np.maximum(w, 1))
                 g = b.groupby(["cluster", "entity", "action", "bucket"], sort=False).agg(
                     members=("account", "nunique"), start=("ts", "min"), end=("ts", "max")
                 )
                 frames.append(g.reset_index().drop(columns="bucket"))
             df = pd.concat(frames, ignore_index=True)
             df = df[df["members"] >= self.p.min_sync_members]
-            # One row per (cluster, target, action): the largest synchronised group on it.
             df = df.sort_values(["members", "start"], ascending=[False, True], kind="stable")
             df = df.drop_duplicates(["cluster", "entity", "action"]).reset_index(drop=True)
+            ent = df["entity"].to_numpy(np.int64)
+            df["users_total"] = self.entity_users[ent]
+            df["origin"] = self.log.entity_origin[ent]
             self._sync = df
         return self._sync
 
@@ -173,10 +223,10 @@ class ClusterContext:
         df = self.sync
         if not len(df):
             return pd.Series(dtype=np.int64)
-        w = self.p.sync_window
         ev = self.events.merge(
             df[["cluster", "entity", "action", "start"]], on=["cluster", "entity", "action"]
         )
+        w = self.window[ev["cluster"].to_numpy()]
         inside = (ev["ts"] >= ev["start"]) & (ev["ts"] <= ev["start"] + w)
         return ev[inside].groupby("cluster")["account"].nunique()
 
@@ -205,6 +255,29 @@ class ClusterContext:
             self._internal = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
         return self._internal
 
+    def kind(self, relation: str) -> str:
+        """The relation kind of a relation name (an identifier type's relation is ``identifier``)."""
+        return "identifier" if relation in self.identifier_relations else relation
+
+
+def _density(ctx: ClusterContext, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Internal edge density of one relation and the share of members with an internal edge."""
+    k = ctx.n_clusters
+    rel = ctx.relations.get(name)
+    dens, share = np.zeros(k), np.zeros(k)
+    if rel is None or rel.n_edges == 0:
+        return dens, share
+    cs, cd = ctx.labels[rel.src], ctx.labels[rel.dst]
+    inside = (cs == cd) & (cs >= 0)
+    size = ctx.size.astype(float)
+    dens = np.bincount(cs[inside], minlength=k) / np.maximum(size * (size - 1) / 2, 1)
+    touched = np.zeros(ctx.labels.size, dtype=bool)
+    touched[rel.src[inside]] = True
+    touched[rel.dst[inside]] = True
+    lab = ctx.labels[touched]
+    share = np.bincount(lab[lab >= 0], minlength=k) / np.maximum(size, 1)
+    return dens, share
+
 
 def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     """One numeric row per cluster (index = cluster label), columns :data:`FEATURE_NAMES`."""
@@ -229,21 +302,23 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["internal_density"] = n_in / possible
     out["mean_internal_weight"] = w_in / possible
     out["conductance"] = w_out / np.maximum(2 * w_in + w_out, 1e-9)
-    total_in = np.maximum(w_in, 1e-9)
-    for rel, col in (
-        ("interaction", "interaction_weight_share"),
-        ("coaction", "coaction_weight_share"),
-        ("device", "device_weight_share"),
-        ("ip", "ip_weight_share"),
-    ):
-        names = [r for r in ctx.relations if r == rel or r.startswith(rel + "_")]
-        sel = inside[inside["relation"].isin(names)]
-        out[col] = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k) / total_in
 
-    out["device_share"], out["device_exclusivity"] = ctx._member_share(("device",))
-    out["ip_share"], out["ip_exclusivity"] = ctx._member_share(("ip",))
-    out["other_id_share"], _ = ctx._member_share(None, exclude=("device", "ip"))
+    shared = ctx.shared
+    out["id_share"] = ctx._members_on(shared) / size
+    out["id_exclusive_share"] = ctx._members_on(shared[shared["exclusivity"] >= 0.5]) / size
+    ex = np.zeros(k)
+    types = np.zeros(k)
+    if len(shared):
+        mx = shared.groupby("cluster")["exclusivity"].max()
+        ex[mx.index.to_numpy()] = mx.to_numpy()
+        nt = shared.groupby("cluster")["etype"].nunique()
+        types[nt.index.to_numpy()] = nt.to_numpy()
+    out["id_exclusivity_max"] = ex
+    out["id_types_shared"] = np.log1p(types)
 
+    out["coaction_density"], out["coaction_member_share"] = _density(ctx, "coaction")
+    out["presence_density"], _ = _density(ctx, "id_time")
+    out["log_sync_window"] = np.log10(np.maximum(ctx.window, 1))
     sync = ctx.sync
     n_targets = np.bincount(sync["cluster"].to_numpy(np.int64), minlength=k) if len(sync) else np.zeros(k)
     out["sync_targets_per_member"] = n_targets / size
@@ -252,20 +327,38 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     share[members.index.to_numpy()] = members.to_numpy() / size[members.index.to_numpy()]
     out["sync_member_share"] = share
     top = np.zeros(k)
+    excl = np.zeros(k)
     if len(sync):
         mx = sync.groupby("cluster")["members"].max()
         top[mx.index.to_numpy()] = mx.to_numpy() / size[mx.index.to_numpy()]
+        ratio = (sync["members"] / sync["users_total"].clip(lower=1)).groupby(sync["cluster"]).median()
+        excl[ratio.index.to_numpy()] = ratio.to_numpy()
     out["sync_max_participation"] = top
+    out["sync_target_exclusivity"] = excl
+    # Where the synchronised targets come from: one outside source (a creator and their fans) or
+    # many (a ring serving customers), and how many are the members' own (an engagement pod).
+    top_src, member_src = np.zeros(k), np.zeros(k)
+    if len(sync):
+        per = sync.groupby(["cluster", "origin"]).size().rename("n").reset_index()
+        mx = per.groupby("cluster")["n"].max() / per.groupby("cluster")["n"].sum()
+        top_src[mx.index.to_numpy()] = mx.to_numpy()
+        origin = sync["origin"].to_numpy(np.int64)
+        own = (origin >= 0) & (ctx.labels[np.maximum(origin, 0)] == sync["cluster"].to_numpy(np.int64))
+        ms = pd.Series(own).groupby(sync["cluster"].to_numpy()).mean()
+        member_src[ms.index.to_numpy()] = ms.to_numpy()
+    out["sync_source_top_share"] = top_src
+    out["sync_source_member_share"] = member_src
 
     lab = ctx.labels
     acc = np.flatnonzero(lab >= 0)
     created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
-    q = created.groupby("cluster")["created"].quantile([0.1, 0.9]).unstack()
+    lo_q, hi_q = ctx.p.creation_quantiles
+    q = created.groupby("cluster")["created"].quantile([lo_q, hi_q]).unstack()
     span_h = np.zeros(k)
-    span_h[q.index.to_numpy()] = (q[0.9] - q[0.1]).to_numpy() / 3600
+    span_h[q.index.to_numpy()] = (q[hi_q] - q[lo_q]).to_numpy() / 3600
     out["creation_span_log_hours"] = np.log1p(span_h)
     med = created.groupby("cluster")["created"].transform("median")
-    burst = (np.abs(created["created"] - med) <= 86400).groupby(created["cluster"]).mean()
+    burst = (np.abs(created["created"] - med) <= ctx.p.burst_window).groupby(created["cluster"]).mean()
     b = np.zeros(k)
     b[burst.index.to_numpy()] = burst.to_numpy()
     out["created_in_burst_share"] = b
@@ -273,8 +366,20 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     a = np.zeros(k)
     a[age.index.to_numpy()] = age.to_numpy()
     out["log_age_at_first_action_days"] = np.log1p(a)
+
+    total_in = np.maximum(w_in, 1e-9)
+    kinds = inside["relation"].map(ctx.kind)
+    for kind in WEIGHT_KINDS:
+        sel = inside[(kinds == kind).to_numpy()]
+        w = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k)
+        out[f"{kind}_weight_share"] = w / total_in
     n_events = np.bincount(ctx.events["cluster"].to_numpy(np.int64), minlength=k)
     out["log_events_per_member"] = np.log1p(n_events / size)
+    strength = np.zeros(k)
+    if ctx.sync_strength is not None and acc.size:
+        med_s = pd.Series(ctx.sync_strength[acc]).groupby(lab[acc]).median()
+        strength[med_s.index.to_numpy()] = med_s.to_numpy()
+    out["member_sync_strength"] = strength
     return out[FEATURE_NAMES].astype(np.float64)
 
 
@@ -283,10 +388,6 @@ def _iso_array(ts: np.ndarray) -> np.ndarray:
         np.datetime_as_string(np.asarray(ts, dtype="int64").astype("datetime64[s]"), unit="s").astype(object)
         + "Z"
     )
-
-
-def _iso(ts: int | float) -> str:
-    return str(_iso_array(np.array([int(ts)]))[0])
 
 
 def _by_cluster(
@@ -432,21 +533,30 @@ def cluster_evidence(
             "internal_density": f["internal_density"],
             "mean_internal_weight": f["mean_internal_weight"],
             "conductance": f["conductance"],
-            "relation_weight_share": {
-                r: f[f"{r}_weight_share"] for r in ("device", "ip", "coaction", "interaction")
-            },
+            "relation_weight_share": {r: f[f"{r}_weight_share"] for r in WEIGHT_KINDS},
+            "coaction_density": f["coaction_density"],
+            "sync_window_seconds": int(ctx.window[c]),
         }
         e["synchronised_targets"] = int(n_sync.get(c, 0))
         e["summary"] = _words(int(ctx.size[c]), f, e)
     return out
 
 
+def _duration(seconds: int) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``, ``2 days``."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def _words(size: int, f: dict, e: dict) -> list[str]:
     """Plain sentences an investigator reads first."""
     lines = []
     for ent in e.get("shared_entities", [])[:3]:
-        if ent["type"] in ("account", "content"):
-            continue
         excl = (
             "used by no one else"
             if ent["users_total"] == ent["members"]
@@ -458,7 +568,7 @@ def _words(size: int, f: dict, e: dict) -> list[str]:
         top = e["campaigns"][0]
         lines.append(
             f"Members acted in sync on {n_sync} targets; largest: {top['members']} members {top['action']} "
-            f"{top['target_type']} {top['target']} within {max(top['window_seconds'], 1)} s "
+            f"{top['target_type']} {top['target']} within {_duration(max(top['window_seconds'], 1))} "
             f"at {top['start']}."
         )
     cr = e.get("creation")

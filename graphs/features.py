@@ -1,12 +1,13 @@
-"""Per-account features: activity rhythm, identifier use, synchronisation and relation degrees.
+"""Per-account features: activity rhythm, identifier use, synchronisation, relation degrees, attributes.
 
 All features are finite float32 and, where a scale would leak in (counts, durations), log-scaled
 (``log1p``) so a model trained on one platform's volume transfers to another's. The names and order
-are fixed (:data:`FEATURE_NAMES`), whatever entity types a log holds: identifier types other than
-device and IP are pooled as ``other_id``.
+are fixed (:data:`FEATURE_NAMES`) whatever the log's schema: identifier features pool every
+identifier type (whatever it is called), target features every target type, and the extra columns
+of the log and the accounts table are summarised into fixed slots (:mod:`graphs.attributes`).
 
 Example:
-    >>> x, names = account_features(log, incidence, relations, cells, params)
+    >>> x, names = account_features(log, incidence, relation_set, roles, params)
     >>> x[:, names.index("sync_share")]
 """
 
@@ -17,12 +18,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .attributes import ATTRIBUTE_FEATURES, attribute_features
 from .events import EventLog
 from .incidence import Incidence, run_starts, sort_rows
 from .params import GraphParams
-from .relations import CoactionCells, Relation, identifier_types, relation_name
+from .relations import RelationSet, canonical_relations
+from .roles import Roles
 
-DEGREE_RELATIONS = ("device", "ip", "ip_time", "coaction", "interaction", "other_id")
+DEGREE_RELATIONS = ("identifier", "id_time", "coaction", "interaction")
 
 #: Feature name -> meaning; the order is the column order of ``AccountGraph.features``.
 FEATURES: dict[str, str] = {
@@ -31,27 +34,28 @@ FEATURES: dict[str, str] = {
     "log_events_per_day": "log1p(events per active day)",
     "log_span_days": "log1p(days between first and last event)",
     "burstiness": "(sd - mean) / (sd + mean) of gaps between distinct event times, in [-1, 1]; 0 if < 2 gaps",
-    "log_devices": "log1p(distinct devices)",
-    "log_ips": "log1p(distinct IPs)",
-    "log_other_ids": "log1p(distinct other identifiers: phone, email, payment, ...)",
-    "device_pop_mean": "mean over the account's devices of log(accounts on the device)",
-    "device_pop_max": "max over the account's devices of log(accounts on the device)",
-    "ip_pop_mean": "mean over the account's IPs of log(accounts on the IP)",
-    "ip_pop_max": "max over the account's IPs of log(accounts on the IP)",
-    "log_device_hubs": "log1p(devices used that exceed device_cap accounts)",
-    "log_ip_hubs": "log1p(IPs used that exceed ip_cap accounts)",
-    "log_other_id_hubs": "log1p(other identifiers used that exceed their cap)",
-    "fresh_device_share": "share of the account's devices first seen (globally) with this account",
+    "log_identifiers": "log1p(distinct identifiers used, every identifier type pooled)",
+    "log_id_types": "log1p(identifier types used)",
+    "id_pop_mean": "mean over the account's identifiers of log(accounts on the identifier)",
+    "id_shared_max": "max over its identifiers below the cap of log(accounts on the identifier)",
+    "id_shared_share": "share of its identifiers used by 2..cap accounts",
+    "id_shared_types": "identifier types on which it shares an identifier below the cap",
+    "log_id_hubs": "log1p(identifiers used that exceed their type's cap)",
+    "fresh_id_share": "share of its identifiers first seen (globally) with this account",
     "log_account_age_days": "log1p(days from created_at to the first event), 0 without created_at",
     "has_created_at": "1 if the accounts table gave created_at, else 0",
-    "log_targets": "log1p(distinct targets acted on: content, accounts)",
-    "sync_share": "share of targets acted on within coaction_window of another account (non-viral cell)",
+    "log_targets": "log1p(distinct targets acted on)",
+    "target_pop_mean": "mean over its targets of log(accounts acting on the target)",
+    "sync_share": "share of its targets acted on in the same window as another account (best window)",
+    "log_sync_partners": "log1p(accounts it co-acts with beyond chance: coaction neighbours)",
+    "sync_strength": "max coaction surprise of its pairs over the log's threshold (0 without pairs)",
+    "presence_strength": "max id_time surprise of its pairs over the log's threshold (0 without pairs)",
     **{
         f"{kind}_{rel}": f"{label} in the {rel} relation"
-        + (" (all other identifier types)" * (rel == "other_id"))
         for rel in DEGREE_RELATIONS
         for kind, label in (("deg", "log1p(neighbours)"), ("wdeg", "log1p(sum of edge weights)"))
     },
+    **ATTRIBUTE_FEATURES,
 }
 FEATURE_NAMES: list[str] = list(FEATURES)
 
@@ -94,27 +98,58 @@ def _activity(log: EventLog) -> dict[str, np.ndarray]:
     }
 
 
-def _identifier(inc: Incidence | None, cap: int, n: int) -> dict[str, np.ndarray]:
-    zeros = np.zeros(n)
-    if inc is None or inc.nnz == 0:
-        return {"n": zeros, "pop_mean": zeros, "pop_max": zeros, "hubs": zeros, "fresh": zeros}
-    deg = inc.degree
-    per = inc.account_degree.astype(np.float64)
-    logdeg = np.log(np.maximum(deg, 1))[inc.col]
-    pop_max = np.zeros(n)
-    np.maximum.at(pop_max, inc.account, logdeg)
-    # Rows are sorted by column, so each entity's rows are one run: its first sighting is their min.
-    starts = np.flatnonzero(np.concatenate([[True], inc.col[1:] != inc.col[:-1]]))
-    col_first = np.zeros(inc.n_entities, dtype=np.int64)
-    col_first[inc.col[starts]] = np.minimum.reduceat(inc.first_seen, starts)
-    fresh = inc.first_seen == col_first[inc.col]
+def _identifiers(incs: list[tuple[Incidence, int]], n: int) -> dict[str, np.ndarray]:
+    """Identifier use pooled over every identifier type (each with its own cap)."""
+    count = np.zeros(n)
+    types_used = np.zeros(n)
+    pop_sum = np.zeros(n)
+    shared_max = np.zeros(n)
+    shared = np.zeros(n)
+    shared_types = np.zeros(n)
+    hubs = np.zeros(n)
+    fresh = np.zeros(n)
+    for inc, cap in incs:
+        if inc.nnz == 0:
+            continue
+        deg = inc.degree[inc.col]
+        logdeg = np.log(np.maximum(deg, 1))
+        per = inc.account_degree.astype(np.float64)
+        count += per
+        types_used += per > 0
+        pop_sum += np.bincount(inc.account, logdeg, n)
+        below = (deg >= 2) & (deg <= cap)
+        np.maximum.at(shared_max, inc.account[below], logdeg[below])
+        s = np.bincount(inc.account, below, n)
+        shared += s
+        shared_types += s > 0
+        hubs += np.bincount(inc.account, deg > cap, n)
+        # Rows are sorted by column, so each entity's rows are one run: its first sighting is their min.
+        starts = np.flatnonzero(np.concatenate([[True], inc.col[1:] != inc.col[:-1]]))
+        col_first = np.zeros(inc.n_entities, dtype=np.int64)
+        col_first[inc.col[starts]] = np.minimum.reduceat(inc.first_seen, starts)
+        fresh += np.bincount(inc.account, inc.first_seen == col_first[inc.col], n)
+    denom = np.maximum(count, 1)
     return {
-        "n": per,
-        "pop_mean": np.bincount(inc.account, logdeg, n) / np.maximum(per, 1),
-        "pop_max": pop_max,
-        "hubs": np.bincount(inc.account, deg[inc.col] > cap, n),
-        "fresh": np.bincount(inc.account, fresh, n) / np.maximum(per, 1),
+        "log_identifiers": np.log1p(count),
+        "log_id_types": np.log1p(types_used),
+        "id_pop_mean": pop_sum / denom,
+        "id_shared_max": shared_max,
+        "id_shared_share": shared / denom,
+        "id_shared_types": shared_types,
+        "log_id_hubs": np.log1p(hubs),
+        "fresh_id_share": fresh / denom,
     }
+
+
+def _targets(incs: list[Incidence], n: int) -> dict[str, np.ndarray]:
+    count = np.zeros(n)
+    pop_sum = np.zeros(n)
+    for inc in incs:
+        if inc.nnz == 0:
+            continue
+        count += inc.account_degree
+        pop_sum += np.bincount(inc.account, np.log(np.maximum(inc.degree[inc.col], 1)), n)
+    return {"log_targets": np.log1p(count), "target_pop_mean": pop_sum / np.maximum(count, 1)}
 
 
 def _account_age(
@@ -143,24 +178,36 @@ def _account_age(
     return np.log1p(age_days), has.astype(np.float64)
 
 
+def _max_surprise(rel, threshold: float, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    if rel.n_edges == 0 or not np.isfinite(threshold):
+        return out
+    s = rel.evidence["surprise"].astype(np.float64) / max(threshold, 1.0)
+    np.maximum.at(out, rel.src, s)
+    np.maximum.at(out, rel.dst, s)
+    return out
+
+
 def account_features(
     log: EventLog,
     incidence: dict[str, Incidence],
-    relations: dict[str, Relation],
-    cells: CoactionCells,
+    rset: RelationSet,
+    roles: Roles,
     params: GraphParams,
     accounts: pd.DataFrame | None = None,
+    attributes=None,
 ) -> tuple[np.ndarray, list[str]]:
     """Computes :data:`FEATURE_NAMES` for every account of the log.
 
     Args:
         log: the event log.
         incidence: from :func:`~graphs.incidence.build_incidence`.
-        relations: from :func:`~graphs.relations.build_relations`.
-        cells: from :func:`~graphs.relations.coaction_cells` (for ``sync_share``).
+        rset: from :func:`~graphs.relations.build_relations`.
+        roles: the entity types' roles.
         params: the graph parameters (caps).
-        accounts: optional accounts table indexed by ``account_id`` with ``created_at`` (Unix seconds),
-            as :func:`graphs.events.load_accounts` returns.
+        accounts: optional accounts table indexed by ``account_id`` with ``created_at`` (Unix seconds)
+            and any attributes, as :func:`graphs.events.load_accounts` returns.
+        attributes: optional :class:`graphs.attributes.AttributeParams` (which columns to use).
 
     Returns:
         ``(x, names)``: float32 [n_accounts, len(names)], all finite, and the feature names.
@@ -168,36 +215,24 @@ def account_features(
     n = log.n_accounts
     cols: dict[str, np.ndarray] = _activity(log)
     first_abs = cols.pop("_first_abs")
-
-    dev = _identifier(incidence.get("device"), params.cap("device"), n)
-    ip = _identifier(incidence.get("ip"), params.cap("ip"), n)
-    others = [t for t in identifier_types(log, params) if t not in ("device", "ip") and t in incidence]
-    other = [_identifier(incidence[t], params.cap(t), n) for t in others]
-    cols["log_devices"] = np.log1p(dev["n"])
-    cols["log_ips"] = np.log1p(ip["n"])
-    cols["log_other_ids"] = np.log1p(sum((o["n"] for o in other), np.zeros(n)))
-    cols["device_pop_mean"], cols["device_pop_max"] = dev["pop_mean"], dev["pop_max"]
-    cols["ip_pop_mean"], cols["ip_pop_max"] = ip["pop_mean"], ip["pop_max"]
-    cols["log_device_hubs"] = np.log1p(dev["hubs"])
-    cols["log_ip_hubs"] = np.log1p(ip["hubs"])
-    cols["log_other_id_hubs"] = np.log1p(sum((o["hubs"] for o in other), np.zeros(n)))
-    cols["fresh_device_share"] = dev["fresh"]
+    cols.update(
+        _identifiers([(incidence[t], params.cap(t)) for t in roles.identifiers if t in incidence], n)
+    )
     cols["log_account_age_days"], cols["has_created_at"] = _account_age(log, first_abs, accounts)
+    cols.update(_targets([incidence[t] for t in roles.targets if t in incidence], n))
 
-    targets = np.bincount(cells.account, minlength=n).astype(np.float64)
-    cols["log_targets"] = np.log1p(targets)
-    cols["sync_share"] = np.bincount(cells.account, cells.synced, n) / np.maximum(targets, 1)
+    rel = rset.relations
+    co = rset.sync["coaction"]
+    cols["sync_share"] = co.cooccurring / np.maximum(co.active, 1)
+    cols["log_sync_partners"] = np.log1p(rel["coaction"].degree(n))
+    cols["sync_strength"] = _max_surprise(rel["coaction"], co.threshold, n)
+    cols["presence_strength"] = _max_surprise(rel["id_time"], rset.sync["id_time"].threshold, n)
 
-    other_rel = [relation_name(t) for t in others]
-    for rel in DEGREE_RELATIONS:
-        members = other_rel if rel == "other_id" else [rel]
-        deg, wdeg = np.zeros(n), np.zeros(n)
-        for r in members:
-            if r in relations:
-                deg += relations[r].degree(n)
-                wdeg += relations[r].weighted_degree(n)
-        cols[f"deg_{rel}"] = np.log1p(deg)
-        cols[f"wdeg_{rel}"] = np.log1p(wdeg)
+    canon = canonical_relations(rel, rset.identifier_names, n, params)
+    for name in DEGREE_RELATIONS:
+        cols[f"deg_{name}"] = np.log1p(canon[name].degree(n))
+        cols[f"wdeg_{name}"] = np.log1p(canon[name].weighted_degree(n))
+    cols.update(attribute_features(log, accounts, attributes))
 
     x = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
     for j, name in enumerate(FEATURE_NAMES):

@@ -26,8 +26,9 @@ import pandas as pd
 
 from .events import EventLog
 from .incidence import Incidence
-from .params import GraphParams
-from .relations import Relation
+from .params import CANONICAL_RELATIONS, GraphParams
+from .projection import Relation
+from .roles import Roles
 
 if TYPE_CHECKING:  # heavy optional imports, loaded by the exporters that need them
     import igraph
@@ -52,7 +53,10 @@ class AccountGraph:
         log: the event log the graph was built from.
         params: the parameters it was built with.
         parent_codes: int64 [N] log account code of each node for a subgraph, else None.
-        meta: build information (hub counts per type, stage timings).
+        meta: build information (hub counts per type, stage timings, roles, synchrony thresholds).
+        roles: which entity types are identifiers and which targets (:mod:`graphs.roles`).
+        identifier_relations: names of the per-identifier-type relations in ``relations``.
+        sync_stats: ``coaction`` / ``id_time`` -> what the synchrony tests found.
     """
 
     account_ids: np.ndarray
@@ -64,6 +68,9 @@ class AccountGraph:
     params: GraphParams = field(default_factory=GraphParams)
     parent_codes: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    roles: Roles | None = None
+    identifier_relations: tuple[str, ...] = ()
+    sync_stats: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -78,12 +85,42 @@ class AccountGraph:
         """Edges per relation."""
         return {name: rel.n_edges for name, rel in self.relations.items()}
 
+    def canonical(self) -> dict[str, Relation]:
+        """The four relation kinds every graph has (:data:`~graphs.params.CANONICAL_RELATIONS`).
+
+        ``identifier`` pools the per-type identifier relations (their scores add up, then are
+        squashed), so a model sees the same inputs whatever the log's identifier types are called.
+        """
+        cached = self.meta.get("_canonical")
+        if cached is None:
+            from .relations import canonical_relations
+
+            cached = canonical_relations(
+                self.relations, self.identifier_relations, self.n_accounts, self.params
+            )
+            self.meta["_canonical"] = cached
+        return cached
+
+    def default_weight(self, name: str) -> float:
+        """The default coefficient of a relation: its kind's (an identifier type's is ``identifier``)."""
+        kind = "identifier" if name in self.identifier_relations else name
+        return self.params.relation_weight(kind)
+
+    def relation(self, name: str) -> Relation:
+        """A relation by name: one of ``relations``, or a canonical kind (``identifier``)."""
+        if name in self.relations:
+            return self.relations[name]
+        if name in CANONICAL_RELATIONS:
+            return self.canonical()[name]
+        raise KeyError(f"unknown relation {name!r}; the graph has {self.relation_names}")
+
     def _select(self, relations: Iterable[str] | None) -> list[Relation]:
         names = self.relation_names if relations is None else list(relations)
-        unknown = [r for r in names if r not in self.relations]
+        known = set(self.relations) | set(CANONICAL_RELATIONS)
+        unknown = [r for r in names if r not in known]
         if unknown:
             raise KeyError(f"unknown relation {unknown[0]!r}; the graph has {self.relation_names}")
-        return [self.relations[r] for r in names]
+        return [self.relation(r) for r in names]
 
     def merged(
         self, relations: Iterable[str] | None = None
@@ -114,8 +151,9 @@ class AccountGraph:
         """All relations merged into one weighted undirected edge list.
 
         Args:
-            weights: relation name -> coefficient; relations not named are left out. ``None`` uses
-                ``params.relation_weights`` (relations not listed there, e.g. ``phone``, get 1.0).
+            weights: relation name -> coefficient; relations not named are left out. Names are
+                relations of the graph or canonical kinds (``identifier`` pools every identifier
+                type). ``None`` uses ``params.relation_weights`` over the canonical kinds.
             how: ``"sum"`` (sum of coefficient x weight: more kinds of evidence, heavier edge),
                 ``"max"`` (the strongest evidence) or ``"noisy_or"`` (``1 - prod(1 - c*w)``, in (0, 1]).
 
@@ -123,7 +161,7 @@ class AccountGraph:
             ``(src int32 [E], dst int32 [E], weight float32 [E])``, ``src < dst``, sorted, weight > 0.
         """
         if weights is None:
-            weights = {r: self.params.relation_weight(r) for r in self.relations}
+            weights = {r: self.params.relation_weight(r) for r in CANONICAL_RELATIONS}
         names = [r for r, c in weights.items() if c > 0]
         src, dst, per = self.merged(names)
         if how == "sum":
@@ -174,7 +212,7 @@ class AccountGraph:
 
         names = self.relation_names if relations is None else list(relations)
         if weights is None:
-            weights = {r: self.params.relation_weight(r) for r in names}
+            weights = {r: self.default_weight(r) for r in names}
         else:
             weights = {r: weights.get(r, 0.0) for r in names}
         src, dst, w = self.combined(weights)
@@ -203,7 +241,7 @@ class AccountGraph:
 
         names = self.relation_names if relations is None else list(relations)
         if weights is None:
-            weights = {r: self.params.relation_weight(r) for r in names}
+            weights = {r: self.default_weight(r) for r in names}
         else:
             weights = {r: weights.get(r, 0.0) for r in names}
         src, dst, w = self.combined(weights)
@@ -231,8 +269,12 @@ class AccountGraph:
         )
         return g
 
-    def to_pyg(self, relations: Iterable[str] | None = None) -> Data:
+    def to_pyg(self, relations: Iterable[str] | None = None, canonical: bool = False) -> Data:
         """Homogeneous multi-relation PyG ``Data``.
+
+        With ``canonical`` the relations are the four kinds of
+        :data:`~graphs.params.CANONICAL_RELATIONS` (identifier types pooled), the same on every log:
+        what models are trained and scored on.
 
         Returns:
             ``Data`` with ``x`` float32 [N, F] (raw features), ``edge_index`` int64 [2, E] holding every
@@ -243,7 +285,7 @@ class AccountGraph:
         import torch
         from torch_geometric.data import Data
 
-        rels = self._select(relations)
+        rels = self._select(CANONICAL_RELATIONS if canonical else relations)
         src = np.concatenate([np.concatenate([r.src, r.dst]) for r in rels] + [np.zeros(0, np.int32)])
         dst = np.concatenate([np.concatenate([r.dst, r.src]) for r in rels] + [np.zeros(0, np.int32)])
         etype = np.concatenate([np.full(2 * r.n_edges, i) for i, r in enumerate(rels)] + [np.zeros(0)])
@@ -276,7 +318,7 @@ class AccountGraph:
         data["account"].num_nodes = self.n_accounts
         for etype, inc in self.incidence.items():
             node = "target_account" if etype == "account" else etype
-            verb = "acts_on" if etype in self.params.target_types else "uses"
+            verb = "acts_on" if self.roles is not None and etype in self.roles.targets else "uses"
             data[node].num_nodes = inc.n_entities
             store = data["account", verb, node]
             store.edge_index = torch.from_numpy(np.stack([inc.account, inc.col]).astype(np.int64))
@@ -370,7 +412,10 @@ class AccountGraph:
             log=self.log,
             params=self.params,
             parent_codes=parent.astype(np.int64),
-            meta=dict(self.meta),
+            meta={k: v for k, v in self.meta.items() if k != "_canonical"},
+            roles=self.roles,
+            identifier_relations=self.identifier_relations,
+            sync_stats=self.sync_stats,
         )
 
     def codes_of(self, account_ids: Iterable[str]) -> np.ndarray:

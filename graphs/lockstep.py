@@ -36,7 +36,7 @@ def attach_lockstep(
     Returns:
         The labels (the same array when nothing is attached).
     """
-    log, labels, w = ctx.log, ctx.labels, ctx.p.sync_window
+    log, labels = ctx.log, ctx.labels
     sync = ctx.sync
     if not len(sync) or len(candidates) == 0:
         return labels
@@ -57,7 +57,9 @@ def attach_lockstep(
         {"account": log.account[m], "entity": log.entity[m], "action": log.action[m], "ts": log.timestamp[m]}
     )
     hit = ev.merge(groups, on=["entity", "action"])
-    hit = hit[(hit["ts"] >= hit["start"] - w // 2) & (hit["ts"] <= hit["end"] + w // 2)]
+    # Slack of half the cluster's own campaign window on either side of its group's span.
+    half = ctx.window[hit["cluster"].to_numpy(np.int64)] // 2
+    hit = hit[(hit["ts"] >= hit["start"] - half) & (hit["ts"] <= hit["end"] + half)]
     if not len(hit):
         return labels
     counts = hit.groupby(["account", "cluster"])["entity"].nunique().rename("targets").reset_index()

@@ -97,7 +97,7 @@ def prepare(
 
     say("measuring cluster evidence")
     t = time.perf_counter()
-    ctx = ClusterContext(log, labels, graph.relations, created_at_codes(log, accounts), p.evidence)
+    ctx = cluster_context(graph, labels, accounts, p)
     feats = cluster_features(ctx)
     timings["features"] = time.perf_counter() - t
     return Prepared(graph, (src, dst, w), labels, ctx, feats, timings)
@@ -110,9 +110,25 @@ def add_gnn_feature(prep: Prepared, own: np.ndarray) -> pd.DataFrame:
     return prep.features.assign(mean_gnn_score=mean.reindex(prep.features.index).fillna(0.0).to_numpy())
 
 
+def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> ClusterContext:
+    """The evidence context of one partition of the graph's accounts."""
+    log = graph.log
+    strength = graph.features[:, graph.feature_names.index("sync_strength")].astype(np.float64)
+    return ClusterContext(
+        log,
+        labels,
+        graph.relations,
+        created_at_codes(log, accounts),
+        p.evidence,
+        roles=graph.roles,
+        identifier_relations=graph.identifier_relations,
+        sync_strength=strength,
+    )
+
+
 def regroup(prep: Prepared, labels: np.ndarray, log: EventLog, accounts, p: DetectParams) -> Prepared:
     """The same prepared run with new community labels (evidence and features recomputed)."""
-    ctx = ClusterContext(log, labels, prep.graph.relations, created_at_codes(log, accounts), p.evidence)
+    ctx = cluster_context(prep.graph, labels, accounts, p)
     return Prepared(prep.graph, prep.edges, labels, ctx, cluster_features(ctx), prep.timings)
 
 
@@ -136,6 +152,7 @@ def run_detection(
     p = params or DetectParams()
     say = progress or (lambda _msg: None)
     prep = prepare(log, accounts, p, say)
+    log = prep.graph.log  # the input rows plus one identifier row per categorical attribute value
     timings = prep.timings
 
     own = None
@@ -250,29 +267,32 @@ def _reason(verdict: str, score: float, p: VerdictParams) -> str:
 
 
 def _cluster_table(keys, ctx, score, verdict, feats, evidence) -> pd.DataFrame:
-    top_dev, top_ip, n_sync, top_target = [], [], [], []
+    top_id, n_sync, top_target = [], [], []
     for i in range(len(keys)):
         e = evidence[i]
         ents = e.get("shared_entities", [])
-        top_dev.append(next((x["id"] for x in ents if x["type"] == "device"), ""))
-        top_ip.append(next((x["id"] for x in ents if x["type"] == "ip"), ""))
+        top_id.append(f"{ents[0]['type']} {ents[0]['id']}" if ents else "")
         n_sync.append(e.get("synchronised_targets", 0))
         camp = e.get("campaigns", [])
-        top_target.append(camp[0]["target"] if camp else "")
+        top_target.append(f"{camp[0]['target_type']} {camp[0]['target']}" if camp else "")
     out = pd.DataFrame(
         {
             "cluster_id": keys,
             "size": ctx.size,
             "verdict": verdict,
             "score": np.round(score, 6),
-            "shared_devices": _count_shared(ctx, "device"),
-            "shared_ips": _count_shared(ctx, "ip"),
-            "top_shared_device": top_dev,
-            "top_shared_ip": top_ip,
-            "synchronised_targets": n_sync,
-            "top_sync_target": top_target,
+            "shared_identifiers": np.bincount(
+                ctx.shared["cluster"].to_numpy(np.int64), minlength=ctx.n_clusters
+            ),
         }
     )
+    # One count per identifier type of this log (shared_device, shared_ip, shared_phone, ...).
+    for t in ctx.roles.identifiers:
+        out[f"shared_{t}"] = _count_shared(ctx, t)
+    out["top_shared_identifier"] = top_id
+    out["synchronised_targets"] = n_sync
+    out["top_sync_target"] = top_target
+    out["sync_window_seconds"] = ctx.window
     for col in feats.columns:
         out[col] = feats[col].to_numpy().round(6)
     return out

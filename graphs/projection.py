@@ -1,0 +1,166 @@
+"""Sparse building blocks of the account-account relations: the ``Relation`` container, IDF weights,
+and projections ``B W B^T`` of an account x (pseudo-)entity incidence.
+
+Every relation is a sparse product of an account x column matrix with itself: an entity (or an
+(entity, time window) cell) shared by ``d`` accounts adds to each of its pairs. Entities above a cap
+add nothing, so nothing quadratic is ever built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True, eq=False)
+class Relation:
+    """Weighted account-account edges of one kind (shared device, co-like, ...).
+
+    Attributes:
+        name: the relation name (``device``, ``ip``, ``ip_time``, ``coaction``, ``interaction``, ...).
+        src: int32 [E] account code, ``src < dst``; edges sorted by (src, dst), no duplicates.
+        dst: int32 [E] account code.
+        weight: float32 [E] evidence weight in (0, 1].
+        evidence: per-edge arrays [E] explaining the weight, e.g. ``shared`` (number of shared
+            entities), ``targets`` (distinct co-acted targets), ``score`` (the unsquashed sum).
+    """
+
+    name: str
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    evidence: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.src.shape[0])
+
+    @classmethod
+    def empty(cls, name: str, evidence: tuple[str, ...] = ()) -> Relation:
+        """A relation without edges (its entity type is absent or nothing qualifies)."""
+        i32 = np.zeros(0, dtype=np.int32)
+        return cls(name, i32, i32.copy(), np.zeros(0, dtype=np.float32), {k: i32.copy() for k in evidence})
+
+    def take(self, mask: np.ndarray) -> Relation:
+        """The edges where ``mask`` (bool [E]) is true."""
+        return Relation(
+            self.name,
+            self.src[mask],
+            self.dst[mask],
+            self.weight[mask],
+            {k: v[mask] for k, v in self.evidence.items()},
+        )
+
+    def degree(self, n_accounts: int) -> np.ndarray:
+        """int64 [n_accounts]: number of neighbours of each account in this relation."""
+        return np.bincount(self.src, minlength=n_accounts) + np.bincount(self.dst, minlength=n_accounts)
+
+    def weighted_degree(self, n_accounts: int) -> np.ndarray:
+        """float64 [n_accounts]: sum of edge weights of each account in this relation."""
+        w = self.weight.astype(np.float64)
+        return np.bincount(self.src, w, n_accounts) + np.bincount(self.dst, w, n_accounts)
+
+
+def idf(degree: np.ndarray) -> np.ndarray:
+    """Evidence one entity shared by ``degree`` accounts adds to each of its pairs: ``1 / log2(d)``.
+
+    A device shared by two accounts gives 1.0, by 10 accounts 0.30, by 100 accounts 0.15.
+    """
+    return 1.0 / np.log2(np.maximum(np.asarray(degree, dtype=np.float64), 2.0))
+
+
+def squash(score: np.ndarray, scale: float) -> np.ndarray:
+    """Maps a non-negative evidence score to a float32 weight in (0, 1]: ``1 - exp(-score / scale)``."""
+    w = -np.expm1(-np.asarray(score, dtype=np.float64) / scale)
+    return np.clip(w, 1e-6, 1.0).astype(np.float32)
+
+
+def project(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    n_rows: int,
+    n_cols: int,
+    right: tuple[np.ndarray, np.ndarray] | None = None,
+    min_count: int = 1,
+) -> sp.csr_matrix:
+    """Upper triangle of ``L R^T`` where ``L`` holds ``vals`` at ``(rows, cols)`` and ``R`` is binary.
+
+    ``R`` is ``L``'s pattern unless ``right = (rows, cols)`` is given (the product must then be
+    symmetric by construction). ``vals`` is complex: the real part carries the IDF weight and the
+    imaginary part 1, so one sparse product yields both the weighted score (real) and the number of
+    shared columns (imaginary). Entries with fewer than ``min_count`` shared columns are dropped before
+    anything is sorted. Rows are compacted to the accounts present, which keeps the product's dense
+    accumulator small and in cache.
+
+    Returns:
+        A canonical CSR matrix [n_rows, n_rows] holding only entries with row < column.
+    """
+    r_rows, r_cols = (rows, cols) if right is None else right
+    if rows.size == 0 or r_rows.size == 0:
+        return sp.csr_matrix((n_rows, n_rows), dtype=np.complex128)
+    present = np.zeros(n_rows, dtype=bool)
+    present[rows] = True
+    present[r_rows] = True
+    ids = np.flatnonzero(present)
+    compact = np.full(n_rows, -1, dtype=np.int64)
+    compact[ids] = np.arange(ids.size)
+    m = ids.size
+    left = sp.csr_matrix((vals.astype(np.complex128), (compact[rows], cols)), shape=(m, n_cols))
+    right_t = sp.csr_matrix(
+        (np.ones(r_rows.shape[0], dtype=np.complex128), (r_cols, compact[r_rows])), shape=(n_cols, m)
+    )
+    prod = left @ right_t
+    del left, right_t
+    row = np.repeat(np.arange(m, dtype=np.int64), np.diff(prod.indptr))
+    keep = prod.indices > row
+    if min_count > 1:
+        keep &= prod.data.imag > min_count - 0.5
+    src = ids[row[keep]]
+    out = sp.csr_matrix(
+        (
+            prod.data[keep],
+            ids[prod.indices[keep]],
+            np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n_rows))]),
+        ),
+        shape=(n_rows, n_rows),
+    )
+    out.sort_indices()
+    return out
+
+
+def pairs(m: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(src, dst, data) of a canonical upper-triangular CSR matrix, sorted by (src, dst)."""
+    src = np.repeat(np.arange(m.shape[0], dtype=np.int32), np.diff(m.indptr))
+    return src, m.indices.astype(np.int32), m.data
+
+
+def split_parts(m: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Real and imaginary parts of a complex CSR matrix, sharing its sparsity pattern."""
+    re = sp.csr_matrix((m.data.real.copy(), m.indices, m.indptr), shape=m.shape)
+    im = sp.csr_matrix((m.data.imag.copy(), m.indices, m.indptr), shape=m.shape)
+    return re, im
+
+
+def half_cells(t: np.ndarray, window: int) -> tuple[np.ndarray, int]:
+    """Half-window cell of each time, from which both bucket grids follow.
+
+    Grid 0 has buckets ``t // window`` (aligned to the Unix epoch), grid 1 the same shifted by half a
+    window. Cell ``h = 2 * g0 + (g1 - g0)`` is the intersection of the two buckets, so grid 0's bucket is
+    ``h // 2`` and grid 1's ``(h + 1) // 2``; both are non-decreasing in ``h``. Numbered from the
+    earliest bucket so keys stay small.
+
+    Returns:
+        ``(h int64 [len(t)], number of h values)``.
+    """
+    if t.size == 0:
+        return np.zeros(0, dtype=np.int64), 1
+    base = int(t.min()) // window
+    g0 = t // window - base
+    g1 = (t + window // 2) // window - base
+    h = 2 * g0 + (g1 - g0)
+    return h, int(h.max()) + 2
+
+

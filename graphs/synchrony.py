@@ -1,0 +1,311 @@
+"""Synchrony judged against chance, at several time scales.
+
+Two accounts *co-occur* when they act on (or use) the same entity within a time window. Whether that
+is evidence depends on the log: heavy users, popular targets at peak hours and viral bursts make
+co-occurrences common by chance. For every time scale ``W`` this module counts each pair's
+co-occurrences ``n_ab`` and compares them with what chance predicts from the same log:
+
+    expected  mu_ab = x_a * x_b / X
+
+where ``x_a`` is how many co-occurrences account ``a`` has with anyone at that scale (its activity
+times the crowding of the cells it acted in) and ``X = sum_a x_a``: the configuration-model (Chung-Lu)
+null of the co-occurrence graph, the same null modularity uses. A pair's *surprise* is
+``-log10 P(Poisson(mu_ab) >= n_ab)``; the pair keeps the best scale, paying ``log10(#scales)`` for the
+choice. Pairs are kept at a false-discovery rate (Benjamini-Hochberg over every pair of active
+accounts), so the threshold follows the log: a pair of quiet accounts that co-act twice within a
+minute can pass, two heavy users who co-like twenty popular posts within a day do not, and a viral
+burst (one target) never links anyone.
+
+Cells (entity, window) with more than ``cell_cap`` accounts and entities with more than
+``entity_cap`` accounts in all are left out of the counting (they would make the sparse products
+quadratic, and their co-occurrences carry almost no evidence).
+
+Windows use two bucket grids, the second shifted by half a window (see
+:func:`graphs.relations.half_cells`), so any two actions less than half a window apart are counted.
+Scales below the log's time resolution (day-granularity review logs) collapse into that resolution.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammainc, gammaln
+
+from .incidence import run_ids, run_starts, sort_rows
+from .projection import Relation, half_cells, pairs, project
+
+LOG10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class SyncParams:
+    """Knobs of one synchrony relation.
+
+    Attributes:
+        windows: time scales in seconds.
+        cell_cap: (entity, window) cells with more accounts than this are left out.
+        entity_cap: entities with more distinct accounts than this are left out.
+        min_count: a pair needs at least this many co-occurrences at one scale.
+        fdr: false-discovery rate at which pairs are kept.
+        exact: count each (account, entity) once per window straddle (one row per account and
+            entity, as for first actions on targets); ``False`` for repeated rows (identifier use),
+            counted per grid and taking the larger grid.
+    """
+
+    windows: tuple[int, ...] = (60, 600, 3600, 14400, 86400)
+    cell_cap: int = 500
+    entity_cap: int = 2000
+    min_count: int = 2
+    fdr: float = 0.01
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    """What one synchrony relation found, for the run report and the features.
+
+    Attributes:
+        windows: the scales actually used (after the time resolution).
+        threshold: the surprise (-log10 p, scale-corrected) a pair needed.
+        tested_pairs: pairs of active accounts (the number of tests of the FDR procedure).
+        kept: pairs kept.
+        rows: rows counted (after the caps).
+        active: int64 [n_accounts] rows of each account that were counted.
+        cooccurring: int64 [n_accounts] rows of each account that shared a cell with another account,
+            at the scale where it shared the most.
+    """
+
+    windows: tuple[int, ...]
+    threshold: float
+    tested_pairs: float
+    kept: int
+    rows: int
+    active: np.ndarray
+    cooccurring: np.ndarray
+
+
+def time_resolution(t: np.ndarray) -> int:
+    """The coarsest of 1 s, 1 min, 1 h, 1 day that divides at least 99% of the timestamps."""
+    if t.size == 0:
+        return 1
+    sample = t[:: max(1, t.size // 200_000)]
+    for step in (86400, 3600, 60):
+        if np.mean(sample % step == 0) >= 0.99:
+            return step
+    return 1
+
+
+def effective_windows(windows: tuple[int, ...], resolution: int) -> tuple[int, ...]:
+    """The windows at or above the log's resolution (at least the resolution itself), sorted."""
+    out = sorted({max(int(w), resolution) for w in windows})
+    return tuple(out)
+
+
+def log10_poisson_sf(n: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``log10 P(X >= n)`` for ``X ~ Poisson(mu)``, accurate far into the tail (no underflow).
+
+    For ``mu < n`` it uses ``P = e^-mu mu^n / n! * sum_j mu^j n! / (n+j)!`` (a fast-converging series);
+    otherwise the regularised gamma function.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    mu = np.maximum(np.asarray(mu, dtype=np.float64), 1e-300)
+    out = np.zeros(np.broadcast(n, mu).shape)
+    n, mu = np.broadcast_to(n, out.shape), np.broadcast_to(mu, out.shape)
+    tail = mu < n
+    nt, mt = n[tail], mu[tail]
+    series = np.ones_like(nt)
+    term = np.ones_like(nt)
+    for j in range(1, 40):
+        term = term * mt / (nt + j)
+        series += term
+        if np.all(term < 1e-12 * series):
+            break
+    out[tail] = (nt * np.log(mt) - mt - gammaln(nt + 1) + np.log(series)) / LOG10
+    body = ~tail
+    # P(X >= n) = P(n, mu), the regularised lower incomplete gamma function (1 for n <= 0).
+    nb = np.maximum(n[body], 1e-12)
+    out[body] = np.where(n[body] > 0, np.log10(np.maximum(gammainc(nb, mu[body]), 1e-300)), 0.0)
+    return out
+
+
+def _coactors(cell0, cell1, left, ok0, ok1) -> np.ndarray:
+    """Co-actors of each row: the others in its grid-0 cell plus the other half of its grid-1 cell."""
+    n0 = int(cell0.max()) + 1 if cell0.size else 1
+    n1 = int(cell1.max()) + 1 if cell1.size else 1
+    deg0 = np.bincount(cell0[ok0], minlength=n0)
+    la, ra = ok1 & left, ok1 & ~left
+    left_n = np.bincount(cell1[la], minlength=n1)
+    right_n = np.bincount(cell1[ra], minlength=n1)
+    return np.where(ok0, deg0[cell0] - 1, 0) + np.where(la, right_n[cell1], 0) + np.where(ra, left_n[cell1], 0)
+
+
+def _exact_pairs(account, cell0, cell1, left, ok0, ok1, n: int, k: int):
+    """Pair co-occurrences with the exact two-grid rule: ``B0 B0^T + L R^T + R L^T``.
+
+    Two rows co-occur when they share a grid-0 bucket, or, split by a grid-0 boundary, share a bucket
+    of the half-shifted grid 1 (``L``/``R`` its left and right halves): so any two rows less than half
+    a window apart count, and none counts twice.
+    """
+    la, ra = ok1 & left, ok1 & ~left
+    n0 = int(cell0.max()) + 1 if cell0.size else 1
+    n1 = int(cell1.max()) + 1 if cell1.size else 1
+    ones = np.full(account.size, 1j, dtype=np.complex128)
+    return project(
+        np.concatenate([account[ok0], account[la], account[ra]]),
+        np.concatenate([cell0[ok0], n0 + cell1[la], n0 + n1 + cell1[ra]]),
+        np.concatenate([ones[ok0], ones[la], ones[ra]]),
+        n,
+        n0 + 2 * n1,
+        right=(
+            np.concatenate([account[ok0], account[ra], account[la]]),
+            np.concatenate([cell0[ok0], n0 + cell1[ra], n0 + n1 + cell1[la]]),
+        ),
+        min_count=k,
+    )
+
+
+def _scale(
+    account: np.ndarray, entity: np.ndarray, time: np.ndarray, n: int, window: int, p: SyncParams
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per grid variant: (pair key, count, expected, co-occurring rows per account) at one scale."""
+    h, _ = half_cells(time, window)
+    variants = []  # (pair matrix, co-actors per account x_a, co-occurring rows per account)
+    if p.exact:
+        e, hh, a = sort_rows(entity, h, account)
+        cell0, size0 = run_ids(e, hh // 2)
+        cell1, size1 = run_ids(e, (hh + 1) // 2)
+        ok0 = (size0[cell0] >= 2) & (size0[cell0] <= p.cell_cap)
+        ok1 = (size1[cell1] >= 2) & (size1[cell1] <= p.cell_cap)
+        first0 = cell0[run_starts(cell1)]  # left half of a grid-1 cell = its first grid-0 bucket
+        left = cell0 == first0[cell1]
+        co = _coactors(cell0, cell1, left, ok0, ok1)
+        # Exact pruning: an account with fewer than min_count co-occurring rows has no pair.
+        keep = (np.bincount(a, co > 0, n) >= p.min_count)[a]
+        prod = _exact_pairs(a, cell0, cell1, left, ok0 & keep, ok1 & keep, n, p.min_count)
+        # x_a counts co-actors over every row (pruned accounts too), so the null sees everyone.
+        variants.append((prod, np.bincount(a, co, n), np.bincount(a, co > 0, n)))
+    else:
+        for g in (h // 2, (h + 1) // 2):
+            e, b, a = sort_rows(entity, g, account)
+            first = run_starts(e, b, a)
+            e, b, a = e[first], b[first], a[first]
+            cell, size = run_ids(e, b)
+            ok = (size[cell] >= 2) & (size[cell] <= p.cell_cap)
+            keep = (np.bincount(a, ok, n) >= p.min_count)[a] & ok
+            ones = np.full(int(keep.sum()), 1j, dtype=np.complex128)
+            prod = project(a[keep], cell[keep], ones, n, int(cell.max()) + 1, min_count=p.min_count)
+            co = np.where(ok, size[cell] - 1, 0)
+            variants.append((prod, np.bincount(a, co, n), np.bincount(a, ok, n)))
+    out = []
+    for prod, x, shared_rows in variants:
+        src, dst, val = pairs(prod)
+        x = x.astype(np.float64)
+        mu = x[src] * x[dst] / max(float(x.sum()), 1.0)
+        out.append((src.astype(np.int64) * n + dst, np.rint(val.imag), mu, shared_rows))
+    return out
+
+
+def synchrony_relation(
+    name: str,
+    account: np.ndarray,
+    entity: np.ndarray,
+    time: np.ndarray,
+    n_accounts: int,
+    params: SyncParams,
+    resolution: int = 1,
+) -> tuple[Relation, SyncStats]:
+    """Pairs that co-occur on the same entities within a window more often than chance, at any scale.
+
+    Args:
+        name: the relation name (``coaction``, ``id_time``).
+        account, entity, time: one row per occurrence (int arrays of equal length). With
+            ``params.exact`` there must be at most one row per (account, entity).
+        n_accounts: number of accounts (codes are ``0..n_accounts-1``).
+        params: windows, caps, FDR.
+        resolution: the log's time resolution (:func:`time_resolution`).
+
+    Returns:
+        ``(relation, stats)``. Edge weight ``1 - exp(-surprise / threshold)`` (at least 0.63 for a kept
+        pair); evidence ``count`` (co-occurrences at the best scale), ``window`` (that scale, seconds),
+        ``expected`` (what chance predicts there), ``surprise`` (-log10 p after the scale correction).
+    """
+    evidence_keys = ("count", "window", "expected", "surprise")
+    windows = effective_windows(params.windows, resolution)
+    n = n_accounts
+    empty_stats = SyncStats(windows, float("inf"), 0.0, 0, 0, np.zeros(n, np.int64), np.zeros(n, np.int64))
+    if account.size == 0:
+        return Relation.empty(name, evidence_keys), empty_stats
+    account = np.asarray(account, dtype=np.int64)
+    entity = np.asarray(entity, dtype=np.int64)
+    time = np.asarray(time, dtype=np.int64)
+    # Entities used by too many accounts in all are left out (popular items, celebrities).
+    ea = sort_rows(entity, account)
+    first = run_starts(*ea)
+    users = np.bincount(ea[0][first])
+    keep = users[entity] <= params.entity_cap if users.size else np.zeros(entity.size, bool)
+    account, entity, time = account[keep], entity[keep], time[keep]
+    active = np.bincount(account, minlength=n)
+    keys, counts, mus, wins = [], [], [], []
+    cooccurring = np.zeros(n, dtype=np.int64)
+    n_variants = 0
+    for w in windows:
+        for key, count, mu, shared_rows in _scale(account, entity, time, n, w, params):
+            n_variants += 1
+            keys.append(key)
+            counts.append(count)
+            mus.append(mu)
+            wins.append(np.full(key.size, w, dtype=np.int64))
+            cooccurring = np.maximum(cooccurring, shared_rows.astype(np.int64))
+    key = np.concatenate(keys)
+    count = np.concatenate(counts)
+    mu = np.concatenate(mus)
+    win = np.concatenate(wins)
+    surprise = -log10_poisson_sf(count, mu) - math.log10(max(n_variants, 1))
+    # Best scale per pair: sort by (key, -surprise) and keep each key's first row.
+    order = np.lexsort((-surprise, key))
+    key, count, mu, win, surprise = key[order], count[order], mu[order], win[order], surprise[order]
+    if key.size:
+        head = np.concatenate([[True], key[1:] != key[:-1]])
+        key, count, mu, win, surprise = key[head], count[head], mu[head], win[head], surprise[head]
+    # Benjamini-Hochberg over every pair of active accounts.
+    n_active = float((active > 0).sum())
+    tested = max(n_active * (n_active - 1) / 2, 1.0)
+    threshold = fdr_threshold(surprise, tested, params.fdr)
+    kept = surprise >= threshold
+    key, count, mu, win, surprise = key[kept], count[kept], mu[kept], win[kept], surprise[kept]
+    src = (key // n).astype(np.int32)
+    dst = (key % n).astype(np.int32)
+    weight = np.clip(-np.expm1(-surprise / max(threshold, 1.0)), 1e-6, 1.0).astype(np.float32)
+    rel = Relation(
+        name,
+        src,
+        dst,
+        weight,
+        {
+            "count": count.astype(np.int32),
+            "window": win.astype(np.int32),
+            "expected": mu.astype(np.float32),
+            "surprise": surprise.astype(np.float32),
+        },
+    )
+    stats = SyncStats(windows, float(threshold), tested, int(kept.sum()), int(account.size), active, cooccurring)
+    return rel, stats
+
+
+def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
+    """The Benjamini-Hochberg cut on ``surprise = -log10 p``: the smallest surprise kept.
+
+    The i-th most surprising pair passes when ``p_(i) <= fdr * i / tested``; every pair at least as
+    surprising as the last one that passes is kept. Returns ``inf`` when nothing passes.
+    """
+    if surprise.size == 0:
+        return float("inf")
+    s = np.sort(surprise)[::-1]
+    rank = np.arange(1, s.size + 1, dtype=np.float64)
+    need = np.log10(tested / (fdr * rank))
+    ok = np.flatnonzero(s >= need)
+    if ok.size == 0:
+        return float("inf")
+    return float(s[ok[-1]])
