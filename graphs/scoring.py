@@ -30,6 +30,12 @@ class VerdictParams:
         lone_suspicious: account score at or above which an account in no cluster is ``suspicious``
             (a lone account is never a ``ring``).
         gnn_blend: share of an account's own GNN score in its account score (rest: its cluster's).
+        lone_damping: an account in no cluster gets this share of its own model score (one account
+            alone is weak evidence of coordination).
+        null_copies: null copies of the log (:mod:`graphs.null`) scored to calibrate the ring
+            threshold; 0 keeps ``ring`` as the threshold.
+        null_seed: random seed of the first null copy.
+        fdr: the false-discovery rate of ``ring`` verdicts against the null copies.
     """
 
     ring: float = 0.5
@@ -37,6 +43,10 @@ class VerdictParams:
     min_ring_size: int = 5
     lone_suspicious: float = 0.8
     gnn_blend: float = 0.3
+    lone_damping: float = 0.5
+    null_copies: int = 1
+    null_seed: int = 0
+    fdr: float = 0.05
 
 
 @dataclass
@@ -104,10 +114,13 @@ class StructuralScorer:
         return cls.from_json(json.loads(Path(path).read_text()))
 
 
-def cluster_verdicts(score: np.ndarray, size: np.ndarray, p: VerdictParams) -> np.ndarray:
-    """``ring`` / ``suspicious`` / ``benign`` per cluster."""
+def cluster_verdicts(
+    score: np.ndarray, size: np.ndarray, p: VerdictParams, ring: float | None = None
+) -> np.ndarray:
+    """``ring`` / ``suspicious`` / ``benign`` per cluster; ``ring`` overrides ``p.ring`` (null-calibrated)."""
+    ring = p.ring if ring is None else ring
     v = np.where(score >= p.suspicious, "suspicious", "benign").astype(object)
-    v[(score >= p.ring) & (size >= p.min_ring_size)] = "ring"
+    v[(score >= ring) & (size >= p.min_ring_size)] = "ring"
     return v
 
 
@@ -130,7 +143,7 @@ def account_scores(
         out[in_cluster] = cs
     else:
         out[in_cluster] = (1 - p.gnn_blend) * cs + p.gnn_blend * own[in_cluster]
-        out[~in_cluster] = 0.5 * own[~in_cluster]
+        out[~in_cluster] = p.lone_damping * own[~in_cluster]
     return np.clip(out, 0.0, 1.0)
 
 

@@ -18,6 +18,7 @@ from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
 from graphs.lockstep import attach_lockstep, detach_passive
+from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
@@ -132,29 +133,27 @@ def regroup(prep: Prepared, labels: np.ndarray, log: EventLog, accounts, p: Dete
     return Prepared(prep.graph, prep.edges, labels, ctx, cluster_features(ctx), prep.timings)
 
 
-def run_detection(
+@dataclass
+class Scored:
+    """One partition of a log's accounts into clusters, with cluster and account model scores."""
+
+    prep: Prepared
+    features: pd.DataFrame
+    score: np.ndarray  # cluster score per cluster label
+    own: np.ndarray | None  # the model's score per account, None without a model
+    model_version: str
+
+
+def score_log(
     log: EventLog,
-    accounts: pd.DataFrame | None = None,
-    model: str | Path | None = "default",
-    params: DetectParams | None = None,
-    progress: Progress | None = None,
-) -> Detection:
-    """Runs the whole pipeline on a validated log.
-
-    Args:
-        log: the event log.
-        accounts: optional accounts table (``load_accounts``), for creation times and attributes.
-        model: a model directory from ``ringscope train``, ``"default"`` for the model shipped in
-            the package, or ``None`` for structural evidence alone.
-        params: knobs; defaults were chosen on generated tuning worlds.
-        progress: called with a short message as each stage starts.
-    """
-    p = params or DetectParams()
-    say = progress or (lambda _msg: None)
+    accounts: pd.DataFrame | None,
+    model: str | Path | None,
+    p: DetectParams,
+    say: Progress,
+) -> Scored:
+    """Graph, communities, model scores, membership refinements and cluster scores of one log."""
     prep = prepare(log, accounts, p, say)
-    log = prep.graph.log  # the input rows plus one identifier row per categorical attribute value
     timings = prep.timings
-
     own = None
     model_version = "structure-only"
     scorer = StructuralScorer.load(variant="structure")
@@ -203,14 +202,78 @@ def run_detection(
         t = time.perf_counter()
         new = step(prep, np.flatnonzero(c_score >= p.verdict.suspicious))
         if not np.array_equal(new, prep.labels):
-            prep = regroup(prep, new, log, accounts, p)
+            prep = regroup(prep, new, prep.graph.log, accounts, p)
             feats, c_score = cluster_scores(prep)
         timings[key] = time.perf_counter() - t
-    labels, ctx = prep.labels, prep.ctx
+    return Scored(prep, feats, c_score, own, model_version)
+
+
+def null_ring_scores(
+    log: EventLog, accounts: pd.DataFrame | None, model: str | Path | None, p: DetectParams
+) -> np.ndarray:
+    """Scores of the ring-sized clusters of the log's null copies (:mod:`graphs.null`), all copies."""
+    out = []
+    for i in range(p.verdict.null_copies):
+        copy, null_acc = null_log(log, accounts, seed=p.verdict.null_seed + i)
+        scored = score_log(copy, null_acc, model, p, lambda _msg: None)
+        size = scored.prep.ctx.size
+        out.append(scored.score[size >= p.verdict.min_ring_size])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def run_detection(
+    log: EventLog,
+    accounts: pd.DataFrame | None = None,
+    model: str | Path | None = "default",
+    params: DetectParams | None = None,
+    progress: Progress | None = None,
+) -> Detection:
+    """Runs the whole pipeline on a validated log.
+
+    Args:
+        log: the event log.
+        accounts: optional accounts table (``load_accounts``), for creation times and attributes.
+        model: a model directory from ``ringscope train``, ``"default"`` for the model shipped in
+            the package, or ``None`` for structural evidence alone.
+        params: knobs; defaults were chosen on generated tuning worlds.
+        progress: called with a short message as each stage starts.
+    """
+    p = params or DetectParams()
+    say = progress or (lambda _msg: None)
+    input_log = log
+    scored = score_log(log, accounts, model, p, say)
+    prep, feats, c_score, own, model_version = (
+        scored.prep,
+        scored.features,
+        scored.score,
+        scored.own,
+        scored.model_version,
+    )
+    log = prep.graph.log  # the input rows plus one identifier row per categorical attribute value
+    labels, ctx, timings = prep.labels, prep.ctx, prep.timings
+
+    # The verdict threshold against the log's own null: a ring must beat what chance produces here.
+    ring_threshold = p.verdict.ring
+    calibration: dict = {"null_copies": p.verdict.null_copies, "fdr": p.verdict.fdr}
+    if p.verdict.null_copies > 0:
+        say("scoring the log's null copy (synchrony destroyed)")
+        t = time.perf_counter()
+        null = null_ring_scores(input_log, accounts, model, p)
+        real = c_score[ctx.size >= p.verdict.min_ring_size]
+        ring_threshold = fdr_threshold(real, null, p.verdict.fdr, p.verdict.ring, p.verdict.null_copies)
+        calibration.update(
+            {
+                "null_ring_sized_clusters": int(null.size),
+                "null_max_score": round(float(null.max()), 4) if null.size else None,
+                "ring_threshold": ring_threshold if np.isfinite(ring_threshold) else None,
+                "expected_false_rings": expected_false(null, ring_threshold, p.verdict.null_copies),
+            }
+        )
+        timings["null"] = time.perf_counter() - t
 
     say("scoring clusters and writing evidence")
     t = time.perf_counter()
-    c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict)
+    c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict, ring_threshold)
     a_score = account_scores(labels, c_score, own, p.verdict)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
     flagged = np.flatnonzero(c_verdict != "benign")
@@ -234,7 +297,7 @@ def run_detection(
     edges = _drawn_edges(ctx, keys, p.max_drawn_edges)
     for i, key in enumerate(keys):
         evidence[key] = evidence.pop(i)
-        evidence[key]["verdict_reason"] = _reason(c_verdict[i], c_score[i], p.verdict)
+        evidence[key]["verdict_reason"] = _reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
     run_params = {
         "graph": asdict(p.graph),
         "cluster": asdict(p.cluster),
@@ -247,6 +310,11 @@ def run_detection(
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "source": log.source,
+        "roles": prep.graph.meta.get("roles"),
+        "time_resolution_s": prep.graph.meta.get("time_resolution_s"),
+        "synchrony": prep.graph.meta.get("synchrony"),
+        "calibration": calibration,
+        "expected_false_rings": calibration.get("expected_false_rings"),
     }
     return Detection(acc, clusters, evidence, edges, model_version, params=run_params)
 
@@ -258,11 +326,12 @@ def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:
     return np.asarray(scorer.score_graph(graph), dtype=np.float64), version
 
 
-def _reason(verdict: str, score: float, p: VerdictParams) -> str:
+def _reason(verdict: str, score: float, p: VerdictParams, ring: float) -> str:
+    need = f"{ring:.2f}" if np.isfinite(ring) else "a score this log's null copy never reaches"
     if verdict == "ring":
-        return f"cluster score {score:.2f} >= ring threshold {p.ring}"
+        return f"cluster score {score:.2f} >= ring threshold {need} (beats this log's null copy)"
     if verdict == "suspicious":
-        return f"cluster score {score:.2f} >= suspicious threshold {p.suspicious} (ring needs {p.ring})"
+        return f"cluster score {score:.2f} >= suspicious threshold {p.suspicious} (ring needs {need})"
     return f"cluster score {score:.2f} < suspicious threshold {p.suspicious}"
 
 
