@@ -10,6 +10,10 @@ Timing per kind:
   1-5 minutes, the same few seconds apart between targets; 85-100% of members take part.
 - proxy: members act at random within 2-7 minutes; 60-95% take part.
 - stealth: only 2-5 campaigns, members within 3-10 minutes; 40-80% take part.
+
+``RingConfig.campaign_spread`` and ``RingConfig.participation`` replace the per-kind spread and
+participation ranges (for coordination over seconds, hours or a day); ``pod_react_delay`` sets how
+fast pods react.
 """
 
 from __future__ import annotations
@@ -59,8 +63,11 @@ def campaigns(
         sel = kind == k
         s = int(sel.sum())
         n_camp[sel] = uniform_int(rng, count_range[k], s)
-        part[sel] = rng.uniform(*(prange or rc.stealth_participation), s)
-        spread[sel] = rng.uniform(*srange, s)
+        part[sel] = rng.uniform(*(rc.participation or prange or rc.stealth_participation), s)
+        if rc.campaign_spread is None:
+            spread[sel] = rng.uniform(*srange, s)
+        else:  # log-uniform: seconds to a day are all plausible
+            spread[sel] = np.exp(rng.uniform(*np.log(rc.campaign_spread), s))
         p_follow[sel], p_comment[sel], p_share[sel] = pf, pc, ps
     if n_camp.sum() == 0:
         return Posts(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
@@ -71,10 +78,15 @@ def campaigns(
     c = ring.size
     ck = kind[ring]
     last = cfg.end - 2 * HOUR
+    if rc.campaign_spread is not None:  # long campaigns must still end inside the window
+        last = last - (1.3 * spread[ring]).astype(np.int64)
     lo = np.minimum(rings.ready[ring], last - HOUR)
     t = lo + (rng.random(c) * (last - lo)).astype(np.int64)
-    c_part = np.clip(part[ring] + rng.normal(0, 0.05, c), 0.3, 1.0)
-    c_part[ck == STEALTH] = rng.uniform(*rc.stealth_participation, int((ck == STEALTH).sum()))
+    floor = 0.3 if rc.participation is None else 0.05
+    c_part = np.clip(part[ring] + rng.normal(0, 0.05, c), floor, 1.0)
+    c_part[ck == STEALTH] = rng.uniform(
+        *(rc.participation or rc.stealth_participation), int((ck == STEALTH).sum())
+    )
     c_spread = spread[ring] * np.where(ck == FARM, 1.0, rng.uniform(0.7, 1.3, c))
     c_ncont = np.ones(c, dtype=np.int64)
     for k, (_, _, crange, *_rest) in _STYLE.items():
@@ -172,7 +184,9 @@ def pods(cfg: WorldConfig, pop: Population, rings: Rings, reg: Registries, buf: 
     n_rings = rings.n_rings
     formed = cfg.start + (rng.uniform(0, min(10, cfg.window_days / 3), n_rings) * DAY).astype(np.int64)
     react_p = rng.uniform(*rc.pod_react_prob, n_rings)
-    react_mean = rng.uniform(120, 360, n_rings)  # seconds
+    react_mean = rng.uniform(*rc.pod_react_delay, n_rings)  # seconds
+    # Comments come later than likes (mean 600 s at the default delays), at the same pace factor.
+    comment_mean = 600.0 * (rc.pod_react_delay[0] + rc.pod_react_delay[1]) / 2 / 240.0
 
     # Mutual follows, a burst when the pod forms.
     pairs_pos = np.arange(grp.members.size, dtype=np.int64)[pos]
@@ -199,6 +213,6 @@ def pods(cfg: WorldConfig, pop: Population, rings: Rings, reg: Registries, buf: 
     r_ts = p_ts[item] + 15 + rng.exponential(react_mean[pr[item]]).astype(np.int64)
     buf.add(other, r_ts, "like", "content", content[item])
     com = rng.random(item.size) < 0.35
-    c_ts = p_ts[item[com]] + 30 + rng.exponential(600.0, int(com.sum())).astype(np.int64)
+    c_ts = p_ts[item[com]] + 30 + rng.exponential(comment_mean, int(com.sum())).astype(np.int64)
     buf.add(other[com], c_ts, "comment", "content", content[item[com]])
     return Posts(author, p_ts, content)

@@ -190,6 +190,20 @@ class RingConfig:
         pod_posts: mean posts per pod member in the window.
         pod_react_prob: share of other members reacting to each pod post (uniform range per pod).
         pod_follow_prob: probability a pod member follows another.
+        campaign_spread: seconds over which the participating members of one campaign act. ``None``
+            keeps each kind's own range (farm 60-300 s, proxy 120-420 s, stealth 180-600 s, drawn
+            uniformly per ring); a range makes every kind draw its per-ring spread log-uniformly in
+            it (farms still act in their fixed script order, evenly over the spread).
+        participation: ``None`` keeps each kind's own share of members taking part in a campaign
+            (farm 0.85-1, proxy 0.6-0.95, ``stealth_participation``); a range replaces all three
+            (per ring, uniform; farm and proxy campaigns vary around the ring's value, clipped to
+            [0.05, 1]; stealth campaigns draw uniformly in the range).
+        pod_react_delay: range of the per-pod mean delay (seconds, uniform) of pod likes after the
+            post (each like: 15 s + exponential with that mean); pod comments (30 s + exponential,
+            mean 600 s at the default) scale by the range's midpoint over 240 s.
+        camouflage: multiplier on bots' benign-looking activity: farm and proxy bots' idle logins
+            (and the likes and follows attached to them) and the ordinary-life activity level of
+            stealth and pod members. 0 = no camouflage at all.
     """
 
     size: tuple[int, int] = (8, 200)
@@ -207,6 +221,28 @@ class RingConfig:
     pod_posts: float = 3.0
     pod_react_prob: tuple[float, float] = (0.6, 0.95)
     pod_follow_prob: float = 0.9
+    campaign_spread: tuple[float, float] | None = None
+    participation: tuple[float, float] | None = None
+    pod_react_delay: tuple[float, float] = (120.0, 360.0)
+    camouflage: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in (("size", self.size), *(("kind_sizes", b) for b in self.kind_sizes.values())):
+            if not 2 <= lo <= hi:
+                raise ValueError(f"rings.{name} must satisfy 2 <= low <= high, got {(lo, hi)}")
+        spread, part, delay = self.campaign_spread, self.participation, self.pod_react_delay
+        if spread is not None and not 0 < spread[0] <= spread[1]:
+            raise ValueError(f"rings.campaign_spread must satisfy 0 < low <= high, got {spread}")
+        if part is not None and not 0 < part[0] <= part[1] <= 1:
+            raise ValueError(f"rings.participation must satisfy 0 < low <= high <= 1, got {part}")
+        if not 0 < delay[0] <= delay[1]:
+            raise ValueError(f"rings.pod_react_delay must satisfy 0 < low <= high, got {delay}")
+        if self.camouflage < 0:
+            raise ValueError(f"rings.camouflage must be non-negative, got {self.camouflage}")
+        if not 0.0 <= self.proxy_pool_benign_share <= 1.0:
+            raise ValueError(
+                f"rings.proxy_pool_benign_share must be in [0, 1], got {self.proxy_pool_benign_share}"
+            )
 
 
 @dataclass(frozen=True)

@@ -155,11 +155,11 @@ def build_rings(cfg: WorldConfig, pop: Population, prof: Profile, reg: Registrie
     np.maximum.at(ready, g, created + HOUR)
 
     # Farm and proxy bots live by the ring's script, not by the ordinary session model; stealth
-    # and pod members have ordinary, moderately active lives.
+    # and pod members have ordinary, moderately active lives (scaled by ``camouflage``).
     act = np.zeros(m)
     act[st_m] = rng.lognormal(0.0, 0.5, int(st_m.sum()))
     act[pod_m] = 1.5 * rng.lognormal(0.0, 0.5, int(pod_m.sum()))
-    pop.activity[members] = act
+    pop.activity[members] = act * rc.camouflage
 
     # Devices: one emulator per 4-15 farm accounts; proxy bots each have a fresh device.
     device = np.full(pop.n, -1, dtype=np.int64)
@@ -237,7 +237,11 @@ def ring_signups(cfg: WorldConfig, pop: Population, rings: Rings, reg: Registrie
 
 
 def idle_activity(cfg: WorldConfig, pop: Population, rings: Rings, tg: Targets, buf: EventBuffer) -> None:
-    """Farm and proxy bots' logins outside campaigns, with a little camouflage (likes, follows)."""
+    """Farm and proxy bots' logins outside campaigns, with a little camouflage (likes, follows).
+
+    ``rings.camouflage`` multiplies the mean number of idle logins (farm 2, proxy 3), and with them
+    the likes and follows attached to those logins.
+    """
     rng = child_rng(cfg.seed, "ring_idle")
     grp = rings.groups
     g = grp.group_of
@@ -245,7 +249,7 @@ def idle_activity(cfg: WorldConfig, pop: Population, rings: Rings, tg: Targets, 
     fresh = (mkind == FARM) | (mkind == PROXY)
     acct, ring = grp.members[fresh], g[fresh]
     farm = mkind[fresh] == FARM
-    n_login = rng.poisson(np.where(farm, 2.0, 3.0))
+    n_login = rng.poisson(np.where(farm, 2.0, 3.0) * cfg.rings.camouflage)
     a = np.repeat(acct, n_login)
     r = np.repeat(ring, n_login)
     lo = np.maximum(pop.created[a], cfg.start) + 600
