@@ -1,8 +1,10 @@
-"""Fits the shipped structural cluster scorer on generated tuning worlds.
+"""Fits the shipped structural cluster scorer on generated tuning worlds of the fit regimes.
 
-Tuning worlds use seeds 1000+; ``bench.quality`` evaluates on seeds 9000+, never used here.
+Tuning worlds are drawn from every regime of :data:`graphs.synthetic.regimes.FIT_REGIMES` with
+seeds 1000+; ``bench.quality`` and ``bench.robustness`` evaluate on seeds 9000+, never used here,
+and on the held-out regimes, never used for fitting anything.
 
-    python -m bench.calibrate --worlds 4 --accounts 30000
+    python -m bench.calibrate --worlds 2 --accounts 40000
 
 writes ``graphs/structural_model.json`` with two variants: ``structure`` (evidence features alone) and
 ``structure+gnn`` (plus the members' mean score from the shipped default GNN model, when present).
@@ -20,7 +22,7 @@ import pandas as pd
 
 from graphs.events import EventLog
 from graphs.scoring import StructuralScorer
-from graphs.synthetic import WorldConfig, generate_world
+from graphs.synthetic.regimes import FIT_REGIMES, generate_regime_world
 from graphs.truth import cluster_truth
 from service.pipeline import DetectParams, add_gnn_feature, prepare
 
@@ -38,11 +40,11 @@ def tuning_features(
         from gnn.scoring import load_default_model
 
         scorer, _ = load_default_model()
-    for i in range(n_worlds):
-        seed = TUNING_SEED + i
+    worlds = [(r, TUNING_SEED + i) for r in FIT_REGIMES for i in range(n_worlds)]
+    for regime, seed in worlds:
         t = time.perf_counter()
-        world = generate_world(WorldConfig(n_accounts=n_accounts, seed=seed))
-        log = EventLog.from_frame(world.events, source=f"tuning world {seed}")
+        world = generate_regime_world(regime, n_accounts, seed)
+        log = EventLog.from_frame(world.events, source=f"tuning world {regime} {seed}")
         accounts = world.accounts.set_index("account_id")
         prep = prepare(log, accounts, DetectParams())
         truth = world.labels.set_index("account_id").reindex(log.account_ids)
@@ -52,7 +54,7 @@ def tuning_features(
             gnn.append(add_gnn_feature(prep, np.asarray(scorer.score_graph(prep.graph))))
         ys.append(y.fillna(0).to_numpy(int))
         print(
-            f"world {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, "
+            f"world {regime} {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, "
             f"{time.perf_counter() - t:.1f}s"
         )
     y = np.concatenate(ys)
@@ -61,13 +63,17 @@ def tuning_features(
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--worlds", type=int, default=4)
-    ap.add_argument("--accounts", type=int, default=30_000)
+    ap.add_argument("--worlds", type=int, default=2, help="worlds per fit regime")
+    ap.add_argument("--accounts", type=int, default=40_000)
     ap.add_argument("--no-gnn", action="store_true", help="fit the structure-only variant alone")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     plain, gnn, y = tuning_features(args.worlds, args.accounts, not args.no_gnn)
-    meta = {"tuning_seeds": [TUNING_SEED + i for i in range(args.worlds)], "accounts": args.accounts}
+    meta = {
+        "regimes": list(FIT_REGIMES),
+        "tuning_seeds": [TUNING_SEED + i for i in range(args.worlds)],
+        "accounts": args.accounts,
+    }
     models = {"structure": StructuralScorer.fit(plain, y, meta=meta).to_json()}
     if gnn is not None:
         models["structure+gnn"] = StructuralScorer.fit(gnn, y, meta=meta).to_json()

@@ -74,6 +74,7 @@ FEATURE_NAMES = [
     "id_time_weight_share",
     "coaction_weight_share",
     "interaction_weight_share",
+    "interaction_centralization",
     "log_events_per_member",
     "member_sync_strength",
 ]
@@ -279,6 +280,31 @@ def _density(ctx: ClusterContext, name: str) -> tuple[np.ndarray, np.ndarray]:
     return dens, share
 
 
+def _centralization(ctx: ClusterContext, name: str) -> np.ndarray:
+    """Freeman degree centralization of one relation inside each cluster, in [0, 1].
+
+    ``(max degree - mean degree) / (size - 1)``: 1 for a star (fans around their creator), near 0
+    when everyone is linked alike (an engagement pod's mutual follows) or nobody is.
+    """
+    k = ctx.n_clusters
+    out = np.zeros(k)
+    rel = ctx.relations.get(name)
+    if rel is None or rel.n_edges == 0:
+        return out
+    cs, cd = ctx.labels[rel.src], ctx.labels[rel.dst]
+    inside = (cs == cd) & (cs >= 0)
+    deg = np.bincount(rel.src[inside], minlength=ctx.labels.size) + np.bincount(
+        rel.dst[inside], minlength=ctx.labels.size
+    )
+    members = ctx.labels >= 0
+    lab = ctx.labels[members]
+    dmax = np.zeros(k)
+    np.maximum.at(dmax, lab, deg[members])
+    size = ctx.size.astype(float)
+    dmean = np.bincount(lab, deg[members], k) / np.maximum(size, 1)
+    return np.clip((dmax - dmean) / np.maximum(size - 1, 1), 0.0, 1.0)
+
+
 def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     """One numeric row per cluster (index = cluster label), columns :data:`FEATURE_NAMES`."""
     k = ctx.n_clusters
@@ -373,6 +399,7 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
         sel = inside[(kinds == kind).to_numpy()]
         w = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k)
         out[f"{kind}_weight_share"] = w / total_in
+    out["interaction_centralization"] = _centralization(ctx, "interaction")
     n_events = np.bincount(ctx.events["cluster"].to_numpy(np.int64), minlength=k)
     out["log_events_per_member"] = np.log1p(n_events / size)
     strength = np.zeros(k)

@@ -115,3 +115,101 @@ def detach_passive(
     out = labels.copy()
     out[drop] = -1
     return renumber(out, min_size)
+
+
+def detach_unsynchronised(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    sync: tuple[str, ...] = ("coaction", "id_time"),
+    min_synced_share: float = 0.5,
+    min_size: int = 3,
+) -> np.ndarray:
+    """New labels without the members that never act in sync with a flagged, synchrony-driven cluster.
+
+    A proxy ring logs in through real users' home IPs, a farm sits behind an office's NAT now and
+    then: the owners of those IPs share an identifier with many members and land in the ring's
+    community, though they never act with it. In a flagged cluster where most members
+    (``min_synced_share``) have a synchrony edge (``coaction`` or ``id_time``) inside the cluster, a
+    member without any leaves it (its verdict becomes its own). Clusters held together by shared
+    identifiers alone (a farm that never acts in step) are left as they are.
+
+    Returns:
+        The labels (the same array when nothing changes), renumbered, dropping clusters left below
+        ``min_size``.
+    """
+    labels = ctx.labels
+    if len(candidates) == 0:
+        return labels
+    n = labels.shape[0]
+    touched = np.zeros(n, dtype=bool)
+    for name in sync:
+        rel = ctx.relations.get(name)
+        if rel is None or rel.n_edges == 0:
+            continue
+        cs, cd = labels[rel.src], labels[rel.dst]
+        inside = (cs == cd) & (cs >= 0)
+        touched[rel.src[inside]] = True
+        touched[rel.dst[inside]] = True
+    cand = np.zeros(ctx.n_clusters + 1, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    members = labels >= 0
+    lab = labels[members]
+    synced_share = np.bincount(lab, touched[members], ctx.n_clusters) / np.maximum(ctx.size, 1)
+    driven = cand[: ctx.n_clusters] & (synced_share >= min_synced_share)
+    drop = members & ~touched & driven[np.where(members, labels, 0)]
+    if not drop.any():
+        return labels
+    out = labels.copy()
+    out[drop] = -1
+    return renumber(out, min_size)
+
+
+def merge_shared_campaigns(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    min_overlap: float = 0.5,
+    min_shared: int = 2,
+    min_share: float = 0.2,
+) -> np.ndarray:
+    """Merges flagged clusters that took part in the same synchronised campaigns.
+
+    A big ring whose members each join only some campaigns comes out of Leiden as a body and
+    several tight pieces (members who happened to join the same campaigns); the pieces' campaigns
+    are the body's. Only a cluster's campaigns count (synchronised groups holding at least
+    ``min_share`` of its members, so a few members' organic reactions to someone's post do not);
+    two candidate clusters merge when at least ``min_shared`` of their campaign targets are shared
+    and they make up ``min_overlap`` of the smaller cluster's campaign targets.
+
+    Returns:
+        New labels numbered as communities are (the input when nothing merges).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels = ctx.labels
+    k = ctx.n_clusters
+    sync = ctx.sync
+    if k == 0 or len(candidates) < 2 or not len(sync):
+        return labels
+    cand = np.zeros(k, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    c_all = sync["cluster"].to_numpy(np.int64)
+    strong = cand[c_all] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c_all]))
+    rows = sync[strong][["cluster", "entity"]].drop_duplicates()
+    if rows["cluster"].nunique() < 2:
+        return labels
+    ent, ent_codes = pd.factorize(rows["entity"])
+    del ent_codes
+    c = rows["cluster"].to_numpy(np.int64)
+    b = coo_matrix((np.ones(c.size), (c, ent)), shape=(k, int(ent.max()) + 1)).tocsr()
+    shared = (b @ b.T).tocoo()
+    n_targets = np.asarray(b.sum(axis=1)).ravel()
+    off = shared.row < shared.col
+    r, q, v = shared.row[off], shared.col[off], shared.data[off]
+    ok = (v >= min_shared) & (v >= min_overlap * np.minimum(n_targets[r], n_targets[q]))
+    if not ok.any():
+        return labels
+    link = coo_matrix((np.ones(int(ok.sum())), (r[ok], q[ok])), shape=(k, k))
+    _, comp = connected_components(link, directed=False)
+    merged = np.where(labels >= 0, comp[np.maximum(labels, 0)], -1)
+    return renumber(merged, 2)

@@ -37,6 +37,8 @@ from .incidence import run_ids, run_starts, sort_rows
 from .projection import Relation, half_cells, pairs, project
 
 LOG10 = math.log(10.0)
+#: A pair's tightest window is the shortest one holding this share of its largest co-occurrence count.
+TIGHT = 0.8
 
 
 @dataclass(frozen=True)
@@ -228,10 +230,12 @@ def synchrony_relation(
 
     Returns:
         ``(relation, stats)``. Edge weight ``1 - exp(-surprise / threshold)`` (at least 0.63 for a kept
-        pair); evidence ``count`` (co-occurrences at the best scale), ``window`` (that scale, seconds),
-        ``expected`` (what chance predicts there), ``surprise`` (-log10 p after the scale correction).
+        pair); evidence ``count`` (co-occurrences at the most surprising scale), ``best_window`` (that
+        scale, seconds), ``window`` (the tightest window holding 80% of the pair's largest count: how
+        close in time it acts), ``expected`` (what chance predicts at the best scale), ``surprise``
+        (-log10 p after the scale correction).
     """
-    evidence_keys = ("count", "window", "expected", "surprise")
+    evidence_keys = ("count", "window", "best_window", "expected", "surprise")
     windows = effective_windows(params.windows, resolution)
     n = n_accounts
     empty_stats = SyncStats(windows, float("inf"), 0.0, 0, 0, np.zeros(n, np.int64), np.zeros(n, np.int64))
@@ -263,18 +267,40 @@ def synchrony_relation(
     mu = np.concatenate(mus)
     win = np.concatenate(wins)
     surprise = -log10_poisson_sf(count, mu) - math.log10(max(n_variants, 1))
-    # Best scale per pair: sort by (key, -surprise) and keep each key's first row.
-    order = np.lexsort((-surprise, key))
+    # Per pair: the most surprising scale, and the *tightest* window (the shortest one holding at
+    # least TIGHT of its largest count): how close in time the pair acts. Rows sorted by (key, window).
+    order = np.lexsort((win, key))
     key, count, mu, win, surprise = key[order], count[order], mu[order], win[order], surprise[order]
+    tight = win
     if key.size:
         head = np.concatenate([[True], key[1:] != key[:-1]])
-        key, count, mu, win, surprise = key[head], count[head], mu[head], win[head], surprise[head]
+        starts = np.flatnonzero(head)
+        group = np.cumsum(head) - 1
+        best_s = np.maximum.reduceat(surprise, starts)
+        n_max = np.maximum.reduceat(count, starts)
+        is_best = surprise == best_s[group]
+        # The first row of each group that reaches the best surprise / TIGHT of the largest count.
+        first_best = np.full(starts.size, -1, dtype=np.int64)
+        idx = np.flatnonzero(is_best)
+        first_best[group[idx[::-1]]] = idx[::-1]
+        near = np.flatnonzero(count >= TIGHT * n_max[group])
+        first_near = np.full(starts.size, -1, dtype=np.int64)
+        first_near[group[near[::-1]]] = near[::-1]
+        tight = win[first_near]
+        key, count, mu, win, surprise = (
+            key[first_best],
+            count[first_best],
+            mu[first_best],
+            win[first_best],
+            surprise[first_best],
+        )
     # Benjamini-Hochberg over every pair of active accounts.
     n_active = float((active > 0).sum())
     tested = max(n_active * (n_active - 1) / 2, 1.0)
     threshold = fdr_threshold(surprise, tested, params.fdr)
     kept = surprise >= threshold
     key, count, mu, win, surprise = key[kept], count[kept], mu[kept], win[kept], surprise[kept]
+    tight = tight[kept]
     src = (key // n).astype(np.int32)
     dst = (key % n).astype(np.int32)
     weight = np.clip(-np.expm1(-surprise / max(threshold, 1.0)), 1e-6, 1.0).astype(np.float32)
@@ -285,7 +311,8 @@ def synchrony_relation(
         weight,
         {
             "count": count.astype(np.int32),
-            "window": win.astype(np.int32),
+            "window": tight.astype(np.int32),
+            "best_window": win.astype(np.int32),
             "expected": mu.astype(np.float32),
             "surprise": surprise.astype(np.float32),
         },

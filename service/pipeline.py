@@ -17,7 +17,12 @@ import pandas as pd
 from graphs.communities import ClusterParams, detect_communities, merge_linked
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
-from graphs.lockstep import attach_lockstep, detach_passive
+from graphs.lockstep import (
+    attach_lockstep,
+    detach_passive,
+    detach_unsynchronised,
+    merge_shared_campaigns,
+)
 from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
 from graphs.scoring import (
@@ -48,8 +53,13 @@ class DetectParams:
     # Unclustered accounts that hit this many of a flagged cluster's synchronised targets, inside
     # its windows, join it (0: off). See graphs/lockstep.py.
     lockstep_min_targets: int = 2
+    # Flagged clusters sharing this share of their synchronised targets merge (0: off).
+    campaign_overlap: float = 0.5
     # Members of flagged clusters tied only by being interacted with, with a low model score, leave.
     detach_passive: bool = True
+    # Members of flagged synchrony-driven clusters without a synchrony edge inside leave (0: off):
+    # the share of members with such an edge from which a cluster counts as synchrony-driven.
+    detach_unsynced_share: float = 0.5
     max_drawn_edges: int = 2000
 
 
@@ -189,12 +199,30 @@ def score_log(
                 lambda prep, flagged: attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets),
             )
         )
+    if p.campaign_overlap > 0:
+        steps.append(
+            (
+                "campaigns",
+                "merging clusters of the same campaigns",
+                lambda prep, flagged: merge_shared_campaigns(prep.ctx, flagged, p.campaign_overlap),
+            )
+        )
     if p.detach_passive:
         steps.append(
             (
                 "detach",
                 "detaching members tied only by being interacted with",
                 lambda prep, flagged: detach_passive(prep.ctx, flagged, own, min_size=p.cluster.min_size),
+            )
+        )
+    if p.detach_unsynced_share > 0:
+        steps.append(
+            (
+                "detach_unsynced",
+                "detaching members that never act in sync with their cluster",
+                lambda prep, flagged: detach_unsynchronised(
+                    prep.ctx, flagged, min_synced_share=p.detach_unsynced_share, min_size=p.cluster.min_size
+                ),
             )
         )
     for key, message, step in steps:
@@ -306,7 +334,9 @@ def run_detection(
         "relation_weights": p.relation_weights,
         "merge_ratio": p.merge_ratio,
         "lockstep_min_targets": p.lockstep_min_targets,
+        "campaign_overlap": p.campaign_overlap,
         "detach_passive": p.detach_passive,
+        "detach_unsynced_share": p.detach_unsynced_share,
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "source": log.source,
