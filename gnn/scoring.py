@@ -37,6 +37,32 @@ def graph_data(graph, labels: pd.DataFrame | None = None) -> Data:
     return data
 
 
+def disjoint_union(datas: list[Data]) -> Data:
+    """Several graphs as one ``Data`` without edges between them (train one model on many logs).
+
+    Node ``i`` of graph ``g`` becomes node ``offset[g] + i``; ``x``, ``y``, ``edge_type`` and
+    ``edge_weight`` are concatenated, and every graph must have the same ``relation_names``.
+    """
+    if not datas:
+        raise ValueError("disjoint_union needs at least one graph")
+    names = list(datas[0].relation_names)
+    for d in datas[1:]:
+        if list(d.relation_names) != names:
+            raise ValueError(f"relations differ: {names} vs {list(d.relation_names)}")
+    offsets = np.cumsum([0] + [int(d.num_nodes) for d in datas[:-1]])
+    out = Data(
+        x=torch.cat([d.x for d in datas]),
+        edge_index=torch.cat([d.edge_index + int(o) for d, o in zip(datas, offsets, strict=True)], dim=1),
+        edge_type=torch.cat([d.edge_type for d in datas]),
+        edge_weight=torch.cat([d.edge_weight for d in datas]),
+        relation_names=names,
+        num_nodes=int(sum(int(d.num_nodes) for d in datas)),
+    )
+    if all(getattr(d, "y", None) is not None for d in datas):
+        out.y = torch.cat([d.y for d in datas])
+    return out
+
+
 @dataclass
 class GraphScorer:
     """A fitted scorer with its feature schema and a version string."""
