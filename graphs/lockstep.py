@@ -44,7 +44,12 @@ def attach_lockstep(
     cand[np.asarray(candidates, dtype=np.int64)] = True
     c = sync["cluster"].to_numpy(np.int64)
     strong = cand[c] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c]))
-    groups = sync[strong][["cluster", "entity", "action", "start", "end"]]
+    # One window per (cluster, target), whatever the action (a like, a comment, a share of one post).
+    groups = (
+        sync[strong]
+        .groupby(["cluster", "entity"], as_index=False)
+        .agg(start=("start", "min"), end=("end", "max"))
+    )
     if not len(groups):
         return labels
     # Events of unclustered accounts on the groups' targets, then inside the groups' windows.
@@ -53,13 +58,13 @@ def attach_lockstep(
     m = on_target[log.entity] & (labels[log.account] < 0)
     if not m.any():
         return labels
-    ev = pd.DataFrame(
-        {"account": log.account[m], "entity": log.entity[m], "action": log.action[m], "ts": log.timestamp[m]}
-    )
-    hit = ev.merge(groups, on=["entity", "action"])
-    # Slack of half the cluster's own campaign window on either side of its group's span.
+    ev = pd.DataFrame({"account": log.account[m], "entity": log.entity[m], "ts": log.timestamp[m]})
+    hit = ev.merge(groups, on="entity")
+    # Slack on either side of the group's span: half the cluster's own campaign window, or the span
+    # itself when longer (a campaign seen lasting 8 minutes among members may well last 16 in all).
     half = ctx.window[hit["cluster"].to_numpy(np.int64)] // 2
-    hit = hit[(hit["ts"] >= hit["start"] - half) & (hit["ts"] <= hit["end"] + half)]
+    slack = np.maximum(half, (hit["end"] - hit["start"]).to_numpy())
+    hit = hit[(hit["ts"] >= hit["start"] - slack) & (hit["ts"] <= hit["end"] + slack)]
     if not len(hit):
         return labels
     counts = hit.groupby(["account", "cluster"])["entity"].nunique().rename("targets").reset_index()

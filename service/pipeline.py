@@ -207,6 +207,15 @@ def score_log(
                 lambda prep, flagged: merge_shared_campaigns(prep.ctx, flagged, p.campaign_overlap),
             )
         )
+    if p.lockstep_min_targets > 0:
+        # Once more: members attached above bring the cluster's other campaigns into view.
+        steps.append(
+            (
+                "lockstep_again",
+                "attaching lockstep stragglers of the merged clusters",
+                lambda prep, flagged: attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets),
+            )
+        )
     if p.detach_passive:
         steps.append(
             (
