@@ -55,6 +55,7 @@ def train_from_log(
     out: str | Path,
     *,
     card: dict[str, Any] | None = None,
+    graph_params=None,
 ) -> dict[str, Any]:
     """Builds the graph, trains the configured model on a ring-grouped split and saves it to ``out``.
 
@@ -65,7 +66,7 @@ def train_from_log(
 
     cfg = load_config(config) if isinstance(config, str | Path) else parse_config(config)
     t = time.perf_counter()
-    graph = build_graph(log, accounts=accounts)
+    graph = build_graph(log, accounts=accounts, params=graph_params)
     data = graph_data(graph, labels)
     train_mask, val_mask, test_mask = ring_split(graph.account_ids, labels, seed=cfg.seed)
     scorer, metrics = train(cfg, data, train_mask, val_mask, test_mask)

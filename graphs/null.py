@@ -5,11 +5,12 @@ So each run also scores a *null copy* of its own log and calls a cluster a ``rin
 score beats what the null copy produces, at a stated false-discovery rate (:func:`fdr_threshold`);
 each run reports how many of its rings are expected to be false.
 
-The null copy keeps every row's account, time and action, and shuffles *which entity* a row names
-among all rows of the same entity type: the configuration model of the account-entity graph. Kept:
-each account's volume, timestamps and actions (its rhythm and bursts), each entity's popularity
-(its number of rows), the schema. Destroyed: *who* shares and co-acts with whom; a farm's emulator
-rows land on random accounts, a ring's likes of a customer's post on random accounts at random times.
+The null copy keeps every row's account, time and action, and rewires *which entity* each
+(account, entity) pair names among the pairs of the same entity type: the configuration model of
+the account-entity graph. Kept: each account's volume, timestamps and actions (its rhythm and
+bursts), each entity's number of accounts, each account's number of devices, IPs, targets, the
+schema. Destroyed: *who* shares and co-acts with whom; a farm's emulator goes to random accounts, a
+ring's likes of a customer's post to random accounts at random times.
 Clusters the null copy still calls rings are what the scoring produces from activity and popularity
 alone, on this very log.
 
@@ -17,7 +18,9 @@ Two nulls that keep more time structure were tried and rejected, because coordin
 shifting each account's events in time (accounts whose random shifts differ by less than a window stay
 synchronised at that window: large rings survive as pieces at the one-day scale), and shuffling
 entities only within each hour (a campaign that is most of its hour's activity keeps its targets).
-The price of the global shuffle: bursts of one target (a viral post) are spread out in the null.
+Rewiring rows instead of pairs was rejected too: a personal device with 30 logins would be shared
+by 30 random accounts in the null. The price of the global rewiring: bursts of one target (a viral
+post) are spread out in the null.
 """
 
 from __future__ import annotations
@@ -31,39 +34,41 @@ from .events import EventLog
 from .incidence import sort_rows
 
 def null_log(
-    log: EventLog, accounts: pd.DataFrame | None = None, seed: int = 0, window: int | None = None
+    log: EventLog, accounts: pd.DataFrame | None = None, seed: int = 0
 ) -> tuple[EventLog, pd.DataFrame | None]:
-    """The null copy: each row's entity drawn from the rows of its entity type.
+    """The null copy: every (account, entity) pair gets a random entity of the same type.
+
+    The distinct (account, entity) pairs of each entity type are rewired at random (a bipartite
+    configuration model): every entity keeps its number of accounts, every account its number of
+    entities of each type, and all rows of a pair (a login's repeats, a like and a comment on one
+    post) move together, keeping their times and actions.
 
     Args:
         log: the event log.
         accounts: the optional accounts table (returned unchanged).
-        seed: random seed of the shuffle.
-        window: seconds; when given, rows are only shuffled within (entity type,
-            ``timestamp // window``) groups (keeps more time structure; see the module docstring).
+        seed: random seed of the rewiring.
 
     Returns:
-        ``(null log, accounts)``: same accounts, times, actions and entities as ``log``, rows in the
-        same order, each row's entity a random one of its group's.
+        ``(null log, accounts)`` with the same accounts, times, actions and rows as ``log``.
     """
     if log.n_events == 0:
         return log, accounts
     rng = np.random.default_rng(seed)
-    t0 = int(log.timestamp.min())
-    group_t = (log.timestamp - t0) // window if window else np.zeros(log.n_events, dtype=np.int64)
-    etype = log.event_entity_type.astype(np.int64)
-    idx = np.arange(log.n_events, dtype=np.int64)
-    # Rows in group order, once in file order and once in random order; the entities of the first
-    # go to the rows of the second: a uniformly random permutation within every group.
-    _, _, in_order = sort_rows(etype, group_t, idx)
-    rand = rng.permutation(log.n_events)
-    row_of = np.empty_like(rand)
-    row_of[rand] = idx  # the row that drew each random key
-    _, _, keys = sort_rows(etype, group_t, rand)
-    shuffled = row_of[keys]
-    entity = np.empty_like(log.entity)
-    entity[shuffled] = log.entity[in_order]
-    null = replace(log, entity=entity, source=f"{log.source} (null copy)")
+    n = max(log.n_accounts, 1)
+    pair, uniq = pd.factorize(log.entity.astype(np.int64) * n + log.account, sort=False)
+    pair_entity = (uniq // n).astype(np.int64)
+    pair_type = log.entity_type[pair_entity].astype(np.int64)
+    idx = np.arange(pair_entity.size, dtype=np.int64)
+    # Pairs in type order, once as they are and once in random order; the entities of the first go
+    # to the pairs of the second: a uniformly random permutation within every type.
+    _, in_order = sort_rows(pair_type, idx)
+    rand = rng.permutation(idx.size)
+    pair_of = np.empty_like(rand)
+    pair_of[rand] = idx  # the pair that drew each random key
+    _, keys = sort_rows(pair_type, rand)
+    new_entity = np.empty_like(pair_entity)
+    new_entity[pair_of[keys]] = pair_entity[in_order]
+    null = replace(log, entity=new_entity[pair].astype(np.int32), source=f"{log.source} (null copy)")
     return null, accounts
 
 

@@ -123,14 +123,36 @@ def _progress(status):
     return say
 
 
-def detect_and_publish(log, accounts_df, model, out: Path, store: str) -> tuple:
+def detect_params(
+    identifiers: str | None = None, targets: str | None = None, ignore_columns: str | None = None
+):
+    """Detection knobs from the command line's schema options (declared roles, columns switched off)."""
+    from graphs.attributes import AttributeParams
+    from graphs.params import GraphParams
+    from service.pipeline import DetectParams
+
+    def names(value: str | None) -> tuple[str, ...] | None:
+        return None if not value else tuple(v.strip() for v in value.split(",") if v.strip())
+
+    try:
+        graph = GraphParams(
+            identifier_types=names(identifiers),
+            target_types=names(targets),
+            attributes=AttributeParams(ignore=names(ignore_columns) or ()),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    return DetectParams(graph=graph)
+
+
+def detect_and_publish(log, accounts_df, model, out: Path, store: str, params=None) -> tuple:
     """Runs detection, publishes to the store (stable ids), then writes the output tables."""
     from service.detection import write_outputs
     from service.pipeline import run_detection
     from service.store import Store
 
     with console.status("detecting") as status:
-        detection = run_detection(log, accounts_df, model=model, progress=_progress(status))
+        detection = run_detection(log, accounts_df, model=model, params=params, progress=_progress(status))
         status.update("publishing to the verdict store")
         with Store(store) as st:
             result = st.publish(detection)
@@ -141,6 +163,19 @@ def detect_and_publish(log, accounts_df, model, out: Path, store: str) -> tuple:
 
 
 def print_detection(detection) -> None:
+    run = detection.params
+    if run.get("roles"):
+        console.print(f"entity roles: {run['roles']}", highlight=False)
+    cal = run.get("calibration") or {}
+    if cal.get("null_copies"):
+        thr = cal.get("ring_threshold")
+        console.print(
+            f"ring threshold {thr:.2f} against the log's null copy at FDR {cal['fdr']:.0%}: "
+            f"{cal.get('expected_false_rings', 0):.1f} false rings expected"
+            if thr is not None
+            else "no cluster beats the log's null copy: no rings",
+            highlight=False,
+        )
     clusters = detection.clusters
     table = Table(title="verdicts", title_justify="left")
     table.add_column("verdict")
@@ -169,16 +204,29 @@ def detect(
         bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
     ] = False,
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    identifiers: Annotated[
+        str | None,
+        typer.Option(help="Entity types that are shared identifiers (comma-separated); default: inferred."),
+    ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(help="Entity types that are acted on (comma-separated); default: inferred."),
+    ] = None,
+    ignore_column: Annotated[
+        str | None,
+        typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
+    ] = None,
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
     from graphs.events import load_accounts, load_events
 
+    params = detect_params(identifiers, targets, ignore_column)
     try:
         with console.status(f"reading {events}"):
             log = load_events(events)
             acc = load_accounts(accounts) if accounts is not None else None
         chosen = None if structure_only else (model or "default")
-        detection, result, paths = detect_and_publish(log, acc, chosen, out, _store_url(store))
+        detection, result, paths = detect_and_publish(log, acc, chosen, out, _store_url(store), params)
     except InputError as exc:
         fail(str(exc))
     print_detection(detection)
@@ -196,6 +244,18 @@ def train(
     config: Annotated[
         Path | None, typer.Option(help="Training config (YAML); default: gnn/configs/default.yaml.")
     ] = None,
+    identifiers: Annotated[
+        str | None,
+        typer.Option(help="Entity types that are shared identifiers (comma-separated); default: inferred."),
+    ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(help="Entity types that are acted on (comma-separated); default: inferred."),
+    ] = None,
+    ignore_column: Annotated[
+        str | None,
+        typer.Option(help="Extra columns to leave out, comma-separated (give detect the same)."),
+    ] = None,
 ) -> None:
     """Train a model on labelled events; `detect --model OUT` then uses it."""
     from importlib import resources
@@ -205,13 +265,14 @@ def train(
     from graphs.events import load_accounts, load_events, load_labels
 
     cfg = config or Path(str(resources.files("gnn").joinpath("configs", "default.yaml")))
+    graph_params = detect_params(identifiers, targets, ignore_column).graph
     try:
         with console.status(f"reading {events}"):
             log = load_events(events)
             lab = load_labels(labels)
             acc = load_accounts(accounts) if accounts is not None else None
         with console.status(f"training ({cfg})"):
-            metrics = train_from_log(log, lab, acc, cfg, out)
+            metrics = train_from_log(log, lab, acc, cfg, out, graph_params=graph_params)
     except InputError as exc:
         fail(str(exc))
     except GNNError as exc:

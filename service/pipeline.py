@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -258,6 +259,38 @@ def null_ring_scores(
     return np.concatenate(out) if out else np.zeros(0)
 
 
+#: Logs with at least this many events score their null copy in a second process (below it, starting
+#: the process costs more than it saves).
+PARALLEL_NULL_EVENTS = 1_000_000
+
+
+def _start_null(log: EventLog, accounts, model, p: DetectParams):
+    """Starts scoring the null copies in a spawned process; None when the log is small or it fails."""
+    if log.n_events < PARALLEL_NULL_EVENTS or (os.cpu_count() or 1) < 2:
+        return None
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    try:
+        pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        return pool, pool.submit(null_ring_scores, log, accounts, model, p)
+    except (OSError, RuntimeError):
+        return None
+
+
+def _finish_null(background, log: EventLog, accounts, model, p: DetectParams) -> np.ndarray:
+    """The null copies' ring-sized cluster scores: from the background process, or computed here."""
+    if background is not None:
+        pool, future = background
+        try:
+            return future.result()
+        except Exception:  # a dead worker (memory) or an unpicklable argument: do it here instead
+            pass
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return null_ring_scores(log, accounts, model, p)
+
+
 def run_detection(
     log: EventLog,
     accounts: pd.DataFrame | None = None,
@@ -278,6 +311,8 @@ def run_detection(
     p = params or DetectParams()
     say = progress or (lambda _msg: None)
     input_log = log
+    # The null copy is scored in a second process while this one scores the log (both cores busy).
+    background = _start_null(log, accounts, model, p) if p.verdict.null_copies > 0 else None
     scored = score_log(log, accounts, model, p, say)
     prep, feats, c_score, own, model_version = (
         scored.prep,
@@ -295,7 +330,7 @@ def run_detection(
     if p.verdict.null_copies > 0:
         say("scoring the log's null copy (synchrony destroyed)")
         t = time.perf_counter()
-        null = null_ring_scores(input_log, accounts, model, p)
+        null = _finish_null(background, input_log, accounts, model, p)
         real = c_score[ctx.size >= p.verdict.min_ring_size]
         ring_threshold = fdr_threshold(real, null, p.verdict.fdr, p.verdict.ring, p.verdict.null_copies)
         calibration.update(
@@ -348,6 +383,7 @@ def run_detection(
         "detach_unsynced_share": p.detach_unsynced_share,
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "graph_timings_s": {k: round(v, 3) for k, v in prep.graph.meta.get("timings", {}).items()},
         "source": log.source,
         "roles": prep.graph.meta.get("roles"),
         "time_resolution_s": prep.graph.meta.get("time_resolution_s"),
