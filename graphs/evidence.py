@@ -64,6 +64,7 @@ FEATURE_NAMES = [
     "sync_targets_per_member",
     "sync_member_share",
     "sync_max_participation",
+    "sync_mean_participation",
     "sync_target_exclusivity",
     "sync_source_top_share",
     "sync_source_member_share",
@@ -354,12 +355,19 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["sync_member_share"] = share
     top = np.zeros(k)
     excl = np.zeros(k)
+    mean_part = np.zeros(k)
     if len(sync):
         mx = sync.groupby("cluster")["members"].max()
         top[mx.index.to_numpy()] = mx.to_numpy() / size[mx.index.to_numpy()]
+        # The typical campaign: the median share of members in the cluster's five largest groups
+        # (a pod likes every post with most members; friends react to a third of the posts).
+        big = sync.sort_values(["cluster", "members"], ascending=[True, False]).groupby("cluster").head(5)
+        md = big.groupby("cluster")["members"].median()
+        mean_part[md.index.to_numpy()] = md.to_numpy() / size[md.index.to_numpy()]
         ratio = (sync["members"] / sync["users_total"].clip(lower=1)).groupby(sync["cluster"]).median()
         excl[ratio.index.to_numpy()] = ratio.to_numpy()
     out["sync_max_participation"] = top
+    out["sync_mean_participation"] = mean_part
     out["sync_target_exclusivity"] = excl
     # Where the synchronised targets come from: one outside source (a creator and their fans) or
     # many (a ring serving customers), and how many are the members' own (an engagement pod).

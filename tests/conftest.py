@@ -11,8 +11,8 @@ from graphs.synthetic import WorldConfig, generate_world
 
 @pytest.fixture(scope="session")
 def small_world():
-    """A 6,000-account world (seed 9100, never used for tuning) with all four ring kinds."""
-    return generate_world(WorldConfig(n_accounts=6000, seed=9100))
+    """A 12,000-account world (seed 9100, never used for tuning) with all four ring kinds."""
+    return generate_world(WorldConfig(n_accounts=12000, seed=9100))
 
 
 @pytest.fixture(scope="session")
