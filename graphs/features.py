@@ -47,6 +47,7 @@ FEATURES: dict[str, str] = {
     "log_targets": "log1p(distinct targets acted on)",
     "target_pop_mean": "mean over its targets of log(accounts acting on the target)",
     "sync_share": "share of its targets acted on in the same window as another account (best window)",
+    "log_crowding": "log1p(mean co-actors per target row at the longest window): bursts on its targets",
     "log_sync_partners": "log1p(accounts it co-acts with beyond chance: coaction neighbours)",
     "sync_strength": "max coaction surprise of its pairs over the log's threshold (0 without pairs)",
     "presence_strength": "max id_time surprise of its pairs over the log's threshold (0 without pairs)",
@@ -224,6 +225,8 @@ def account_features(
     rel = rset.relations
     co = rset.sync["coaction"]
     cols["sync_share"] = co.cooccurring / np.maximum(co.active, 1)
+    coactors = co.coactors if co.coactors is not None else np.zeros(n)
+    cols["log_crowding"] = np.log1p(coactors / np.maximum(co.active, 1))
     cols["log_sync_partners"] = np.log1p(rel["coaction"].degree(n))
     cols["sync_strength"] = _max_surprise(rel["coaction"], co.threshold, n)
     cols["presence_strength"] = _max_surprise(rel["id_time"], rset.sync["id_time"].threshold, n)

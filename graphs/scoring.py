@@ -124,16 +124,42 @@ def cluster_verdicts(
     return v
 
 
+def consensus_deviation(features: np.ndarray, names: list[str]) -> np.ndarray:
+    """Unsupervised evidence of one account alone: how far its ratings (any numeric event column)
+    sit from the consensus of the same entities' other raters, and how often they are extreme.
+
+    The mean of the two features' percentile ranks among the accounts that carry numeric values
+    (``attr_entity_dev``, ``attr_extreme_share``), in [0, 1]; 0 for accounts without any. Needs no
+    labels and no fitted model (SpEagle's priors, Rayana & Akoglu 2015, use the same two signals).
+    """
+    n = features.shape[0]
+    out = np.zeros(n)
+    if "attr_has_numeric" not in names:
+        return out
+    has = features[:, names.index("attr_has_numeric")] > 0
+    if has.sum() < 2:
+        return out
+    from scipy.stats import rankdata
+
+    ranks = [
+        rankdata(features[has, names.index(f)]) / has.sum() for f in ("attr_entity_dev", "attr_extreme_share")
+    ]
+    out[has] = np.mean(ranks, axis=0)
+    return out
+
+
 def account_scores(
     labels: np.ndarray,
     cluster_score: np.ndarray,
     own: np.ndarray | None,
     p: VerdictParams,
+    lone: np.ndarray | None = None,
 ) -> np.ndarray:
     """Account score in 0..1: its cluster's score blended with its own GNN score if any.
 
-    Accounts in no cluster get their own GNN score damped by half (one account alone is weak
-    evidence of coordination), or 0 without a model.
+    Accounts in no cluster get ``lone_damping`` (one account alone is weak evidence of coordination)
+    times the mean of their own GNN score and their ``lone`` evidence (:func:`consensus_deviation`),
+    whichever of the two exist; 0 with neither.
     """
     n = labels.shape[0]
     in_cluster = labels >= 0
@@ -143,7 +169,9 @@ def account_scores(
         out[in_cluster] = cs
     else:
         out[in_cluster] = (1 - p.gnn_blend) * cs + p.gnn_blend * own[in_cluster]
-        out[~in_cluster] = p.lone_damping * own[~in_cluster]
+    parts = [x[~in_cluster] for x in (own, lone) if x is not None and np.any(x)]
+    if parts:
+        out[~in_cluster] = p.lone_damping * np.mean(parts, axis=0)
     return np.clip(out, 0.0, 1.0)
 
 

@@ -28,6 +28,7 @@ from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
+    consensus_deviation,
     VerdictParams,
     account_scores,
     account_verdicts,
@@ -346,7 +347,9 @@ def run_detection(
     say("scoring clusters and writing evidence")
     t = time.perf_counter()
     c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict, ring_threshold)
-    a_score = account_scores(labels, c_score, own, p.verdict)
+    graph = prep.graph
+    lone = consensus_deviation(graph.features, graph.feature_names)
+    a_score = account_scores(labels, c_score, own, p.verdict, lone)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
     flagged = np.flatnonzero(c_verdict != "benign")
     evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)

@@ -97,6 +97,7 @@ def test_day_granularity_collapses_windows() -> None:
     t = t - t % DAY
     assert time_resolution(t) == DAY
     assert effective_windows((60, 600, 3600, 14400, 86400), DAY) == (DAY,)
+    assert effective_windows((600, 3600), 60) == (600, 3600)
     rel, st = synchrony_relation("coaction", acc, tgt, t, n, SyncParams(), resolution=DAY)
     assert st.windows == (DAY,)
     ring = np.isin(rel.src, members) & np.isin(rel.dst, members)

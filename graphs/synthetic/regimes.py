@@ -282,6 +282,13 @@ REGIMES: dict[str, Regime] = {
             _camouflage,
         ),
         Regime(
+            "reviews",
+            "A review platform, not a social one (graphs/synthetic/reviews.py): accounts rate products "
+            "1-5, timestamps are whole days, most accounts write one review; opinion-spam rings of "
+            "5-60 fresh accounts boost or attack a product in 1-10-day bursts.",
+            lambda rng, seed, n: (WorldConfig(n_accounts=max(n, 100), seed=seed), Transform()),
+        ),
+        Regime(
             "quiet",
             "A quiet platform: benign sessions_per_account 0.6-1.0, 0.6 likes per session, rings of "
             "5-15 accounts of every kind, 1% bots.",
@@ -294,7 +301,7 @@ REGIMES: dict[str, Regime] = {
 #: Regimes whose worlds the shipped models (structural scorer, default GNN) are fitted on, and on
 #: which defaults may be chosen. Every other regime is held out: never used for any choice, only for
 #: measuring (``python -m bench.robustness``).
-FIT_REGIMES: tuple[str, ...] = ("minutes", "seconds", "day", "sparse_ids", "big_rings")
+FIT_REGIMES: tuple[str, ...] = ("minutes", "seconds", "day", "sparse_ids", "big_rings", "reviews")
 HELD_OUT_REGIMES: tuple[str, ...] = tuple(r for r in REGIMES if r not in FIT_REGIMES)
 
 
@@ -308,6 +315,10 @@ def generate_regime_world(name: str, n_accounts: int, seed: int) -> World:
     """
     if name not in REGIMES:
         raise ValueError(f"unknown regime {name!r}; known: {list(REGIMES)}")
+    if name == "reviews":
+        from .reviews import generate_review_world
+
+        return generate_review_world(n_accounts, seed)
     cfg, t = REGIMES[name].draw(seed, n_accounts)
     return apply_transform(generate_world(cfg), t, cfg.seed)
 
