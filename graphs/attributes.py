@@ -180,7 +180,9 @@ def attribute_features(
         for name, values in log.attributes.items()
         if column_kind(pd.Series(values[: min(values.size, 100_000)]), name, p) == "numeric"
     }
-    numeric = {k: pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(np.float64) for k, v in numeric.items()}
+    numeric = {
+        k: pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(np.float64) for k, v in numeric.items()
+    }
     out = event_numeric_features(log, numeric)
     out.update(account_numeric_features(log, accounts, p))
     return out

@@ -216,9 +216,7 @@ def account_features(
     n = log.n_accounts
     cols: dict[str, np.ndarray] = _activity(log)
     first_abs = cols.pop("_first_abs")
-    cols.update(
-        _identifiers([(incidence[t], params.cap(t)) for t in roles.identifiers if t in incidence], n)
-    )
+    cols.update(_identifiers([(incidence[t], params.cap(t)) for t in roles.identifiers if t in incidence], n))
     cols["log_account_age_days"], cols["has_created_at"] = _account_age(log, first_abs, accounts)
     cols.update(_targets([incidence[t] for t in roles.targets if t in incidence], n))
 

@@ -33,6 +33,7 @@ import pandas as pd
 from .events import EventLog
 from .incidence import sort_rows
 
+
 def null_log(
     log: EventLog, accounts: pd.DataFrame | None = None, seed: int = 0
 ) -> tuple[EventLog, pd.DataFrame | None]:

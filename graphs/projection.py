@@ -162,5 +162,3 @@ def half_cells(t: np.ndarray, window: int) -> tuple[np.ndarray, int]:
     g1 = (t + window // 2) // window - base
     h = 2 * g0 + (g1 - g0)
     return h, int(h.max()) + 2
-
-

@@ -146,7 +146,9 @@ def _coactors(cell0, cell1, left, ok0, ok1) -> np.ndarray:
     la, ra = ok1 & left, ok1 & ~left
     left_n = np.bincount(cell1[la], minlength=n1)
     right_n = np.bincount(cell1[ra], minlength=n1)
-    return np.where(ok0, deg0[cell0] - 1, 0) + np.where(la, right_n[cell1], 0) + np.where(ra, left_n[cell1], 0)
+    return (
+        np.where(ok0, deg0[cell0] - 1, 0) + np.where(la, right_n[cell1], 0) + np.where(ra, left_n[cell1], 0)
+    )
 
 
 def _exact_pairs(account, cell0, cell1, left, ok0, ok1, n: int, k: int):
@@ -323,7 +325,7 @@ def synchrony_relation(
             "window": tight.astype(np.int32),
             "best_window": win.astype(np.int32),
             "expected": mu.astype(np.float32),
-            "surprise": surprise.astype(np.float32),
+            "surprise": surprise.astype(np.float64),
         },
     )
     stats = SyncStats(
@@ -335,8 +337,10 @@ def synchrony_relation(
 def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
     """The Benjamini-Hochberg cut on ``surprise = -log10 p``: the smallest surprise kept.
 
-    The i-th most surprising pair passes when ``p_(i) <= fdr * i / tested``; every pair at least as
-    surprising as the last one that passes is kept. Returns ``inf`` when nothing passes.
+    The i-th most surprising pair passes when ``p_(i) <= fdr * i / tested``; with ``k`` the largest
+    such rank, every pair at least as surprising as the ``k``-th is kept. Returns the level the
+    ``k``-th needed, ``log10(tested / (fdr * k))`` (a pair at or above it is kept, and the edge weights
+    are scaled by it); ``inf`` when nothing passes.
     """
     if surprise.size == 0:
         return float("inf")
@@ -346,4 +350,4 @@ def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
     ok = np.flatnonzero(s >= need)
     if ok.size == 0:
         return float("inf")
-    return float(s[ok[-1]])
+    return float(need[ok[-1]])

@@ -25,16 +25,16 @@ def platform(names: dict[str, str], actions: dict[str, str], n: int = 60, seed: 
     rows = []
     for i in range(n):
         acc = f"u{i}"
-        for k in range(5):
+        for _ in range(5):
             t = T0 + int(rng.integers(0, 30 * 86400))
             rows.append((acc, t, actions["login"], names["device"], f"d{i}"))
             rows.append((acc, t, actions["login"], names["ip"], f"ip{i % 20}"))
-        for k in range(6):
+        for _ in range(6):
             t = T0 + int(rng.integers(0, 30 * 86400))
             rows.append((acc, t, actions["like"], names["content"], f"c{rng.integers(0, 400)}"))
         for k in range(2):
             rows.append((acc, T0 + k, actions["follow"], names["account"], f"u{rng.integers(0, n)}"))
-        for k in range(4):
+        for _ in range(4):
             t = T0 + int(rng.integers(0, 30 * 86400))
             rows.append((acc, t, actions["buy"], names["product"], f"p{rng.integers(0, 300)}"))
             rows.append((acc, t, actions["buy"], names["payment"], f"card{i}"))
@@ -56,7 +56,14 @@ def test_roles_of_a_familiar_schema() -> None:
 
 def test_roles_do_not_depend_on_names() -> None:
     """The same platform with every type and action renamed gets the same roles."""
-    names = {"device": "hw", "ip": "addr", "content": "item", "account": "user", "product": "sku", "payment": "pm"}
+    names = {
+        "device": "hw",
+        "ip": "addr",
+        "content": "item",
+        "account": "user",
+        "product": "sku",
+        "payment": "pm",
+    }
     actions = {"login": "session_start", "like": "upvote", "follow": "subscribe", "buy": "checkout_done"}
     roles = infer_roles(platform(names, actions))
     assert set(roles.identifiers) == {"hw", "addr", "pm"}
