@@ -182,7 +182,7 @@ def build_incidence(log: EventLog, mask: np.ndarray | None = None) -> dict[str, 
         # One sort of (entity, account, time) rows: runs are the distinct pairs, times ascending.
         col, acc, rel = sort_rows(local[log.entity[m]], log.account[m], log.timestamp[m] - t0)
         starts = run_starts(col, acc)
-        ends = np.concatenate([starts[1:], [col.size]]).astype(np.int64)
+        ends = np.concatenate([starts[1:], [col.size]])[: starts.size].astype(np.int64)
         out[name] = Incidence(
             entity_type=name,
             n_accounts=log.n_accounts,
@@ -190,7 +190,7 @@ def build_incidence(log: EventLog, mask: np.ndarray | None = None) -> dict[str, 
             account=acc[starts].astype(np.int32),
             col=col[starts].astype(np.int32),
             first_seen=rel[starts] + t0,
-            last_seen=(rel[ends - 1] if ends.size else rel[:0]) + t0,
+            last_seen=rel[ends - 1] + t0,
             count=(ends - starts).astype(np.int32),
         )
     return out
