@@ -41,7 +41,14 @@ from graphs.truth import quality_report
 
 EVAL_SEED = 9000
 SHARED = Path(os.environ.get("RINGSCOPE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-KEYS = ["ring_recall", "ring_precision", "account_roc_auc", "account_ap", "benign_fp_rate", "lookalike_fp_rate"]
+KEYS = [
+    "ring_recall",
+    "ring_precision",
+    "account_roc_auc",
+    "account_ap",
+    "benign_fp_rate",
+    "lookalike_fp_rate",
+]
 
 
 def benign_fp(accounts: pd.DataFrame, labels: pd.DataFrame) -> float:
@@ -159,7 +166,9 @@ def behaviour_features(log: EventLog, with_rating: bool) -> pd.DataFrame:
     return out.reindex(range(log.n_accounts)).fillna(0)
 
 
-def tree_baseline(x: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
+def tree_baseline(
+    x: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+) -> np.ndarray:
     """The fifteen-line gradient-boosted tree on behaviour features."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 

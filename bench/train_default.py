@@ -66,7 +66,11 @@ def main(argv: list[str] | None = None) -> None:
         "recipe": f"python -m bench.train_default --worlds {args.worlds} --accounts {args.accounts}",
     }
     save_model(scorer, out, cfg, metrics, list(names), info)
-    print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, list | dict)}, indent=1, default=str))
+    print(
+        json.dumps(
+            {k: v for k, v in metrics.items() if not isinstance(v, list | dict)}, indent=1, default=str
+        )
+    )
     print(f"saved {out}")
 
 

@@ -341,7 +341,8 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
         nt = shared.groupby("cluster")["etype"].nunique()
         types[nt.index.to_numpy()] = nt.to_numpy()
     out["id_exclusivity_max"] = ex
-    out["id_types_shared"] = np.log1p(types)
+    # A share of the log's identifier types, so logs that record more types are comparable.
+    out["id_types_shared"] = types / max(len(ctx.identifier_codes), 1)
 
     out["coaction_density"], out["coaction_member_share"] = _density(ctx, "coaction")
     out["presence_density"], _ = _density(ctx, "id_time")

@@ -34,14 +34,14 @@ FEATURES: dict[str, str] = {
     "log_events_per_day": "log1p(events per active day)",
     "log_span_days": "log1p(days between first and last event)",
     "burstiness": "(sd - mean) / (sd + mean) of gaps between distinct event times, in [-1, 1]; 0 if < 2 gaps",
-    "log_identifiers": "log1p(distinct identifiers used, every identifier type pooled)",
-    "log_id_types": "log1p(identifier types used)",
-    "id_pop_mean": "mean over the account's identifiers of log(accounts on the identifier)",
+    "log_identifiers": "log1p(distinct identifiers used per identifier type used)",
+    "id_type_share": "share of the log's identifier types the account uses",
     "id_shared_max": "max over its identifiers below the cap of log(accounts on the identifier)",
-    "id_shared_share": "share of its identifiers used by 2..cap accounts",
-    "id_shared_types": "identifier types on which it shares an identifier below the cap",
-    "log_id_hubs": "log1p(identifiers used that exceed their type's cap)",
-    "fresh_id_share": "share of its identifiers first seen (globally) with this account",
+    "id_shared_types": "share of the log's identifier types on which it shares an identifier below the cap",
+    "id_pop_z": "mean log(accounts on its identifiers), as a z-score within each type, mean over its types",
+    "id_shared_z": "share of its identifiers used by 2..cap accounts, z-scored within each type, mean",
+    "id_hub_z": "share of its identifiers over their type's cap (hubs), z-scored within each type, mean",
+    "fresh_id_z": "share of its identifiers first seen with this account, z-scored within each type, mean",
     "log_account_age_days": "log1p(days from created_at to the first event), 0 without created_at",
     "has_created_at": "1 if the accounts table gave created_at, else 0",
     "log_targets": "log1p(distinct targets acted on)",
@@ -100,46 +100,58 @@ def _activity(log: EventLog) -> dict[str, np.ndarray]:
 
 
 def _identifiers(incs: list[tuple[Incidence, int]], n: int) -> dict[str, np.ndarray]:
-    """Identifier use pooled over every identifier type (each with its own cap)."""
+    """Identifier use pooled over every identifier type (each with its own cap).
+
+    Per-type rates are judged against the same type's rates in this log before pooling: each is a
+    z-score over the accounts that use the type, averaged over the types an account uses. A type
+    where every account's value is the same (a cookie per account and device: everyone's is
+    "fresh") then adds nothing, and a log that records more identifier types does not shift the
+    features. Counts are per type used, or shares of the log's types.
+    """
     count = np.zeros(n)
     types_used = np.zeros(n)
-    pop_sum = np.zeros(n)
     shared_max = np.zeros(n)
-    shared = np.zeros(n)
     shared_types = np.zeros(n)
-    hubs = np.zeros(n)
-    fresh = np.zeros(n)
+    z = {k: np.zeros(n) for k in ("id_pop_z", "id_shared_z", "id_hub_z", "fresh_id_z")}
+    informative = {k: np.zeros(n) for k in z}
     for inc, cap in incs:
         if inc.nnz == 0:
             continue
         deg = inc.degree[inc.col]
         logdeg = np.log(np.maximum(deg, 1))
         per = inc.account_degree.astype(np.float64)
+        uses = per > 0
         count += per
-        types_used += per > 0
-        pop_sum += np.bincount(inc.account, logdeg, n)
+        types_used += uses
         below = (deg >= 2) & (deg <= cap)
         np.maximum.at(shared_max, inc.account[below], logdeg[below])
-        s = np.bincount(inc.account, below, n)
-        shared += s
-        shared_types += s > 0
-        hubs += np.bincount(inc.account, deg > cap, n)
+        shared = np.bincount(inc.account, below, n)
+        shared_types += shared > 0
         # Rows are sorted by column, so each entity's rows are one run: its first sighting is their min.
         starts = np.flatnonzero(np.concatenate([[True], inc.col[1:] != inc.col[:-1]]))
         col_first = np.zeros(inc.n_entities, dtype=np.int64)
         col_first[inc.col[starts]] = np.minimum.reduceat(inc.first_seen, starts)
-        fresh += np.bincount(inc.account, inc.first_seen == col_first[inc.col], n)
-    denom = np.maximum(count, 1)
-    return {
-        "log_identifiers": np.log1p(count),
-        "log_id_types": np.log1p(types_used),
-        "id_pop_mean": pop_sum / denom,
+        denom = np.maximum(per, 1)
+        rates = {
+            "id_pop_z": np.bincount(inc.account, logdeg, n) / denom,
+            "id_shared_z": shared / denom,
+            "id_hub_z": np.bincount(inc.account, deg > cap, n) / denom,
+            "fresh_id_z": np.bincount(inc.account, inc.first_seen == col_first[inc.col], n) / denom,
+        }
+        for key, v in rates.items():
+            mean, sd = v[uses].mean(), v[uses].std()
+            if sd > 1e-9:  # a type on which every account is alike says nothing, and counts for nothing
+                z[key] += np.where(uses, (v - mean) / sd, 0.0)
+                informative[key] += uses
+    n_types = max(sum(1 for inc, _ in incs if inc.nnz), 1)
+    out = {
+        "log_identifiers": np.log1p(count / np.maximum(types_used, 1)),
+        "id_type_share": types_used / n_types,
         "id_shared_max": shared_max,
-        "id_shared_share": shared / denom,
-        "id_shared_types": shared_types,
-        "log_id_hubs": np.log1p(hubs),
-        "fresh_id_share": fresh / denom,
+        "id_shared_types": shared_types / n_types,
     }
+    out.update({k: np.clip(v / np.maximum(informative[k], 1), -5, 5) for k, v in z.items()})
+    return out
 
 
 def _targets(incs: list[Incidence], n: int) -> dict[str, np.ndarray]:

@@ -28,11 +28,11 @@ from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
 from graphs.scoring import (
     StructuralScorer,
-    consensus_deviation,
     VerdictParams,
     account_scores,
     account_verdicts,
     cluster_verdicts,
+    consensus_deviation,
 )
 
 from .detection import Detection

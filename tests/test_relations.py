@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from graphs.build import build_graph
+from graphs.events import EventLog
 from graphs.features import FEATURE_NAMES
 from graphs.graph import AccountGraph
 from graphs.params import CANONICAL_RELATIONS, DEFAULT_RELATION_WEIGHTS, GraphParams
@@ -134,16 +135,18 @@ def test_shared_emulator_devices_give_strong_edges(device_farm: AccountGraph) ->
     assert edges(device_farm, "ip") == {}
     # Pooled identifier features: f0 has two emulators (5 accounts each) and a private home IP.
     assert feature(device_farm, "f0", "id_shared_max") == pytest.approx(np.log(5), rel=1e-5)
-    assert feature(device_farm, "f0", "id_shared_share") == pytest.approx(2 / 3, rel=1e-5)
-    assert feature(device_farm, "f0", "id_shared_types") == 1.0
-    assert feature(device_farm, "f0", "id_pop_mean") == pytest.approx(2 * np.log(5) / 3, rel=1e-5)
-    assert feature(device_farm, "f0", "log_identifiers") == pytest.approx(np.log1p(3), rel=1e-5)
-    assert feature(device_farm, "f0", "log_id_types") == pytest.approx(np.log1p(2), rel=1e-5)
-    assert feature(device_farm, "p0", "log_id_types") == pytest.approx(np.log1p(3), rel=1e-5)
+    assert feature(device_farm, "f0", "id_shared_types") == pytest.approx(1 / 3)  # device, of 3 types
+    # Judged against the log's own rates: farm accounts sit on crowded, shared identifiers.
+    assert feature(device_farm, "f0", "id_pop_z") > 0 > feature(device_farm, "u0", "id_pop_z")
+    assert feature(device_farm, "f0", "id_shared_z") > 0 > feature(device_farm, "u0", "id_shared_z")
+    # Per type used, and as shares of the log's 3 identifier types (device, ip, phone).
+    assert feature(device_farm, "f0", "log_identifiers") == pytest.approx(np.log1p(3 / 2), rel=1e-5)
+    assert feature(device_farm, "f0", "id_type_share") == pytest.approx(2 / 3, rel=1e-5)
+    assert feature(device_farm, "p0", "id_type_share") == pytest.approx(1.0, rel=1e-5)
     assert feature(device_farm, "p0", "id_shared_max") == pytest.approx(np.log(2), rel=1e-5)
     assert feature(device_farm, "u0", "id_shared_max") == 0.0
     assert feature(device_farm, "u0", "id_shared_types") == 0.0
-    assert feature(device_farm, "f0", "log_id_hubs") == 0.0
+    assert feature(device_farm, "f0", "id_hub_z") == 0.0  # no hub anywhere: the rate says nothing
     # Degrees of the pooled identifier relation.
     assert feature(device_farm, "f0", "deg_identifier") == pytest.approx(np.log1p(4), rel=1e-5)
     assert feature(device_farm, "f0", "wdeg_identifier") == pytest.approx(np.log1p(4 * expected), rel=1e-5)
@@ -152,13 +155,24 @@ def test_shared_emulator_devices_give_strong_edges(device_farm: AccountGraph) ->
     assert device_farm.meta["hubs"] == {"device": 0, "ip": 0, "phone": 0}
 
 
-def test_fresh_id_share(device_farm: AccountGraph) -> None:
+def test_fresh_identifiers(device_farm: AccountGraph) -> None:
     # Pooled over every identifier the account used, its home IP included.
-    assert feature(device_farm, "f0", "fresh_id_share") == 1.0  # first on both emulators, own IP
-    assert feature(device_farm, "f3", "fresh_id_share") == pytest.approx(1 / 3)  # only its IP is new
-    assert feature(device_farm, "u1", "fresh_id_share") == 1.0  # its own device and IP
-    assert feature(device_farm, "p0", "fresh_id_share") == 1.0  # signed up on the phone first
-    assert feature(device_farm, "p1", "fresh_id_share") == pytest.approx(2 / 3)  # the phone was p0's
+    fresh = {a: feature(device_farm, a, "fresh_id_z") for a in ("f0", "f3", "u1", "p0", "p1")}
+    assert fresh["f0"] > fresh["f3"]  # f0 was first on both emulators, f3 only reused them
+    assert fresh["u1"] > fresh["f3"]  # its own device and IP
+    assert fresh["p0"] > fresh["p1"]  # the phone was p0's first
+
+
+def test_a_type_where_everyone_is_alike_changes_nothing(device_farm: AccountGraph) -> None:
+    """A cookie per account (all private, all fresh) adds a type but no evidence: the z-features hold."""
+    log = device_farm.log
+    cookies = [(a, T0, "login", "cookie", f"ck-{a}") for a in log.account_ids]
+    rows = log.to_frame().astype({"account_id": str, "action": str, "entity_type": str})
+    more = pd.concat([rows, pd.DataFrame(cookies, columns=rows.columns)], ignore_index=True)
+    graph = build_graph(EventLog.from_frame(more))
+    for name in ("id_pop_z", "id_shared_z", "id_hub_z", "fresh_id_z", "id_shared_max"):
+        for a in ("f0", "f3", "u0", "p1"):
+            assert feature(graph, a, name) == pytest.approx(feature(device_farm, a, name), abs=1e-6), name
 
 
 def test_identifier_types_pool_into_the_identifier_kind() -> None:
@@ -188,7 +202,7 @@ def test_identifier_types_pool_into_the_identifier_kind() -> None:
     }
     assert evidence(graph, "identifier", "types") == {("s0", "s1"): 2, ("t0", "t1"): 1, ("s0", "t0"): 1}
     assert evidence(graph, "identifier", "shared") == {("s0", "s1"): 2, ("t0", "t1"): 1, ("s0", "t0"): 1}
-    assert feature(graph, "s0", "id_shared_types") == 3.0
+    assert feature(graph, "s0", "id_shared_types") == 1.0  # all three of the log's types
     # The saturation scale applies to the per-type and the pooled scores alike.
     soft = build_graph(graph.log, params=GraphParams(identifier_scale=2.0))
     assert edges(soft, "device")[("s0", "s1")] == pytest.approx(1 - np.exp(-0.5), rel=1e-5)
@@ -209,19 +223,16 @@ def test_identifier_over_cap_gives_no_edges_only_hub_features(cgnat: AccountGrap
     # A hub is left out of co-presence altogether (the devices are private, so nothing is counted).
     assert cgnat.meta["synchrony"]["id_time"]["rows"] == 0
     assert cgnat.meta["hubs"] == {"device": 0, "ip": 1}
-    assert feature(cgnat, "m00", "log_id_hubs") == pytest.approx(np.log1p(1))
-    assert feature(cgnat, "m00", "id_pop_mean") == pytest.approx(np.log(60) / 2, rel=1e-5)
+    assert feature(cgnat, "m00", "id_hub_z") == 0.0  # everyone is on the hub: no account stands out
     assert feature(cgnat, "m00", "id_shared_max") == 0.0  # the hub is over the cap
-    assert feature(cgnat, "m00", "id_shared_share") == 0.0
-    assert feature(cgnat, "m00", "fresh_id_share") == 1.0  # first on the IP, and its own device
-    assert feature(cgnat, "m01", "fresh_id_share") == pytest.approx(0.5)
+    assert feature(cgnat, "m00", "fresh_id_z") > feature(cgnat, "m01", "fresh_id_z")  # first on the IP
     # Raising the IP cap over its 60 accounts links them all, at the IDF weight of a 60-account IP.
     wide = build_graph(cgnat.log, params=GraphParams(type_caps={"ip": 60}))
     assert wide.relations["ip"].n_edges == 60 * 59 // 2
     assert np.allclose(wide.relations["ip"].weight, 1 - np.exp(-idf(60)))
     assert wide.meta["hubs"] == {"device": 0, "ip": 0}
     assert wide.meta["synchrony"]["id_time"]["rows"] == 60
-    assert feature(wide, "m00", "log_id_hubs") == 0.0
+    assert feature(wide, "m00", "id_hub_z") == 0.0
     assert feature(wide, "m00", "id_shared_max") == pytest.approx(np.log(60), rel=1e-5)
     # One cap for every identifier type does the same; another type's override does not.
     same = build_graph(cgnat.log, params=GraphParams(identifier_cap=60))
