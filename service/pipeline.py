@@ -61,7 +61,7 @@ class DetectParams:
     detach_passive: bool = True
     # Members of flagged synchrony-driven clusters without a synchrony edge inside leave (0: off):
     # the share of members with such an edge from which a cluster counts as synchrony-driven.
-    detach_unsynced_share: float = 0.5
+    detach_unsynced_share: float = 0.3
     max_drawn_edges: int = 2000
 
 
@@ -69,7 +69,10 @@ def created_at_codes(log: EventLog, accounts: pd.DataFrame | None) -> np.ndarray
     """Account creation times aligned to the log's account codes (first action where unknown)."""
     if accounts is None or "created_at" not in accounts:
         return None
-    created = accounts["created_at"].reindex(log.account_ids).to_numpy(dtype=np.float64)
+    if "account_id" in accounts.columns:
+        accounts = accounts.set_index("account_id")
+    created = pd.to_numeric(accounts["created_at"], errors="coerce")
+    created = created.reindex(log.account_ids).to_numpy(dtype=np.float64)
     return np.where(np.isnan(created), log.first_seen, created).astype(np.int64)
 
 

@@ -15,12 +15,13 @@ from graphs.synthetic.regimes import REGIMES, Transform, apply_transform, genera
 
 N = 3_000
 NAMES = list(REGIMES)
+SOCIAL = [n for n in NAMES if n != "reviews"]  # the review platform is another generator
 CAMPAIGN_KINDS = ("device_farm", "proxy_ring", "stealth")
 
 
 @pytest.fixture(scope="module")
 def worlds() -> dict[str, World]:
-    return {name: generate_regime_world(name, N, seed=1) for name in NAMES}
+    return {name: generate_regime_world(name, N, seed=1) for name in SOCIAL}
 
 
 def _str(col: pd.Series) -> np.ndarray:
@@ -66,6 +67,7 @@ def test_regime_names_and_descriptions() -> None:
         "many_ids",
         "big_rings",
         "camouflage",
+        "reviews",
         "quiet",
     ]
     for name, regime in REGIMES.items():
@@ -74,7 +76,7 @@ def test_regime_names_and_descriptions() -> None:
         assert d and d.endswith(".") and d.count(". ") == 0, name  # one sentence
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", SOCIAL)
 def test_regime_world_is_valid(worlds: dict[str, World], name: str) -> None:
     world = worlds[name]
     ev, acc, lab = world.events, world.accounts, world.labels
@@ -107,7 +109,7 @@ def test_regime_world_is_valid(worlds: dict[str, World], name: str) -> None:
     assert (ts[dev + 1] == ts[dev]).all()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", SOCIAL)
 def test_regime_is_deterministic_and_seeds_differ(worlds: dict[str, World], name: str) -> None:
     regime = REGIMES[name]
     assert regime.draw(1, N) == regime.draw(1, N)
@@ -311,3 +313,20 @@ def test_pod_react_delay() -> None:
 
     fast, slow = mean_pod_delay((10.0, 40.0)), mean_pod_delay((1_800.0, 3 * 3_600.0))
     assert 15 < fast < 80 and 1_800 < slow < 3 * 3_600
+
+
+def test_review_platform() -> None:
+    """Ratings 1-5 on products, whole days, opinion-spam rings with extreme ratings; deterministic."""
+    world = generate_regime_world("reviews", 6000, seed=1)
+    again = generate_regime_world("reviews", 6000, seed=1)
+    pd.testing.assert_frame_equal(world.events, again.events)
+    ev, lab = world.events, world.labels.set_index("account_id")
+    assert list(ev.columns) == ["account_id", "timestamp", "action", "entity_type", "entity_id", "rating"]
+    assert set(ev["action"]) == {"review"} and set(ev["entity_type"]) == {"product"}
+    assert (ev["timestamp"] % 86_400 == 0).all() and ev["rating"].between(1, 5).all()
+    assert not ev.duplicated(["account_id", "entity_id"]).any()
+    bot = lab["is_bot"].reindex(ev["account_id"]).to_numpy() == 1
+    extreme = ev["rating"].isin([1, 5]).to_numpy()
+    assert extreme[bot].mean() > extreme[~bot].mean() + 0.2
+    assert set(lab.loc[lab["is_bot"] == 1, "ring_kind"]) == {"review_ring"}
+    assert (ev.groupby("account_id").size() == 1).mean() > 0.5  # most accounts write one review
