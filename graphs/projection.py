@@ -85,15 +85,16 @@ def project(
     n_cols: int,
     right: tuple[np.ndarray, np.ndarray] | None = None,
     min_count: int = 1,
+    right_vals: np.ndarray | None = None,
 ) -> sp.csr_matrix:
     """Upper triangle of ``L R^T`` where ``L`` holds ``vals`` at ``(rows, cols)`` and ``R`` is binary.
 
-    ``R`` is ``L``'s pattern unless ``right = (rows, cols)`` is given (the product must then be
-    symmetric by construction). ``vals`` is complex: the real part carries the IDF weight and the
-    imaginary part 1, so one sparse product yields both the weighted score (real) and the number of
-    shared columns (imaginary). Entries with fewer than ``min_count`` shared columns are dropped before
-    anything is sorted. Rows are compacted to the accounts present, which keeps the product's dense
-    accumulator small and in cache.
+    ``R`` is ``L``'s pattern (binary, or ``right_vals``) unless ``right = (rows, cols)`` is given
+    (the product must then be symmetric by construction). ``vals`` is complex: the real part carries
+    the IDF weight and the imaginary part 1, so one sparse product yields both the weighted score
+    (real) and the number of shared columns (imaginary). Entries with fewer than ``min_count``
+    shared columns are dropped before anything is sorted. Rows are compacted to the accounts
+    present, which keeps the product's dense accumulator small and in cache.
 
     Returns:
         A canonical CSR matrix [n_rows, n_rows] holding only entries with row < column.
@@ -109,8 +110,9 @@ def project(
     compact[ids] = np.arange(ids.size)
     m = ids.size
     left = sp.csr_matrix((vals.astype(np.complex128), (compact[rows], cols)), shape=(m, n_cols))
+    r_vals = np.ones(r_rows.shape[0]) if right_vals is None else right_vals
     right_t = sp.csr_matrix(
-        (np.ones(r_rows.shape[0], dtype=np.complex128), (r_cols, compact[r_rows])), shape=(n_cols, m)
+        (np.asarray(r_vals, dtype=np.complex128), (r_cols, compact[r_rows])), shape=(n_cols, m)
     )
     prod = left @ right_t
     del left, right_t

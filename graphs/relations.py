@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .events import EventLog
 from .incidence import Incidence, build_incidence, run_ids, run_starts, sort_rows
@@ -133,7 +134,10 @@ def presence_relation(
 
     Rows are every event on an identifier that is no hub (at most its type's cap of accounts over the
     whole log: a CGNAT address links nobody, whatever the hour); co-presence is counted per
-    (identifier, window) cell and judged by :func:`graphs.synchrony.synchrony_relation`.
+    (identifier, window) cell over every identifier type at once and judged by
+    :func:`graphs.synchrony.synchrony_relation`. (Testing each type on its own was tried: a type
+    that almost only a farm shares, its emulators, then has no chance reference of its own, and the
+    farm's co-presence looked expected.)
     """
     codes = [log.type_code(t) for t in roles.identifiers if t in incidence]
     usable = np.zeros(log.n_entities, dtype=bool)
@@ -144,8 +148,7 @@ def presence_relation(
         inc = incidence[t]
         cap = params.cap(t)
         caps.append(cap)
-        ok = (inc.degree >= 2) & (inc.degree <= cap)
-        usable[inc.entities[ok]] = True
+        usable[inc.entities[(inc.degree >= 2) & (inc.degree <= cap)]] = True
     m = usable[log.entity] if codes else np.zeros(log.n_events, dtype=bool)
     sync = SyncParams(
         windows=params.presence_windows,
@@ -161,9 +164,19 @@ def presence_relation(
 
 
 def target_rows(
-    log: EventLog, incidence: dict[str, Incidence], roles: Roles, params: GraphParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first action of each account on each target: ``(account, target entity, time)``."""
+    log: EventLog,
+    incidence: dict[str, Incidence],
+    roles: Roles,
+    params: GraphParams,
+    resolution: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The first action of each account on each target: ``(account, target, time, weight)``.
+
+    One act can name several targets at one instant (a post's URL, hashtag and domain): such rows
+    get weight ``1 / sqrt(k)`` each (``k`` rows of the account at that instant), so that the act
+    co-occurs at most once in all; ``weight`` is None when no two rows share an instant, and on logs
+    whose timestamps are coarser than a minute (there, one instant holds a whole day's acts).
+    """
     if params.coaction_actions is not None:
         codes = [log.action_code(a) for a in params.coaction_actions]
         incidence = build_incidence(log, np.isin(log.action, [c for c in codes if c >= 0]))
@@ -171,11 +184,21 @@ def target_rows(
     account = np.concatenate([p.account for p in parts] + [np.zeros(0, np.int32)])
     target = np.concatenate([p.entities[p.col] for p in parts] + [np.zeros(0, np.int32)])
     first = np.concatenate([p.first_seen for p in parts] + [np.zeros(0, np.int64)])
-    return account, target, first
+    weight = None
+    if len(parts) > 1 and account.size and resolution <= 60:
+        # Hash-based grouping of (account, instant): numpy 2.4's np.unique is slow on millions of keys.
+        codes, _ = pd.factorize(account.astype(np.int64) * (1 << 33) + (first - first.min()))
+        k = np.bincount(codes)[codes]
+        if (k > 1).any():
+            weight = 1.0 / np.sqrt(k)
+    return account, target, first, weight
 
 
 def coaction_relation(
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray], n_accounts: int, params: GraphParams, resolution: int
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    n_accounts: int,
+    params: GraphParams,
+    resolution: int,
 ) -> tuple[Relation, SyncStats]:
     """``coaction``: pairs that act on the same targets within a window more often than chance."""
     sync = SyncParams(
@@ -186,7 +209,8 @@ def coaction_relation(
         fdr=params.sync_fdr,
         exact=True,
     )
-    return synchrony_relation("coaction", *rows, n_accounts, sync, resolution)
+    account, target, first, weight = rows
+    return synchrony_relation("coaction", account, target, first, n_accounts, sync, resolution, weight)
 
 
 def entity_accounts(log: EventLog, types: tuple[str, ...]) -> np.ndarray:
@@ -290,7 +314,7 @@ def build_relations(
     sync: dict[str, SyncStats] = {}
     out["id_time"], sync["id_time"] = presence_relation(log, incidence, roles, params, resolution)
     t0 = tick("id_time", t0)
-    rows = target_rows(log, incidence, roles, params)
+    rows = target_rows(log, incidence, roles, params, resolution)
     out["coaction"], sync["coaction"] = coaction_relation(rows, log.n_accounts, params, resolution)
     t0 = tick("coaction", t0)
     out["interaction"] = interaction_relation(log, incidence, roles, params)

@@ -138,62 +138,76 @@ def log10_poisson_sf(n: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return out
 
 
-def _coactors(cell0, cell1, left, ok0, ok1) -> np.ndarray:
-    """Co-actors of each row: the others in its grid-0 cell plus the other half of its grid-1 cell."""
+def _coactors(cell0, cell1, left, ok0, ok1, w) -> np.ndarray:
+    """Weighted co-actors of each row: its weight times the others' weight in its grid-0 cell plus
+    the other half of its grid-1 cell."""
     n0 = int(cell0.max()) + 1 if cell0.size else 1
     n1 = int(cell1.max()) + 1 if cell1.size else 1
-    deg0 = np.bincount(cell0[ok0], minlength=n0)
+    deg0 = np.bincount(cell0[ok0], w[ok0], minlength=n0)
     la, ra = ok1 & left, ok1 & ~left
-    left_n = np.bincount(cell1[la], minlength=n1)
-    right_n = np.bincount(cell1[ra], minlength=n1)
-    return (
-        np.where(ok0, deg0[cell0] - 1, 0) + np.where(la, right_n[cell1], 0) + np.where(ra, left_n[cell1], 0)
+    left_n = np.bincount(cell1[la], w[la], minlength=n1)
+    right_n = np.bincount(cell1[ra], w[ra], minlength=n1)
+    others = (
+        np.where(ok0, deg0[cell0] - w, 0) + np.where(la, right_n[cell1], 0) + np.where(ra, left_n[cell1], 0)
     )
+    return w * np.maximum(others, 0.0)
 
 
-def _exact_pairs(account, cell0, cell1, left, ok0, ok1, n: int, k: int):
+def _exact_pairs(account, cell0, cell1, left, ok0, ok1, n: int, k: int, w):
     """Pair co-occurrences with the exact two-grid rule: ``B0 B0^T + L R^T + R L^T``.
 
     Two rows co-occur when they share a grid-0 bucket, or, split by a grid-0 boundary, share a bucket
     of the half-shifted grid 1 (``L``/``R`` its left and right halves): so any two rows less than half
-    a window apart count, and none counts twice.
+    a window apart count, and none counts twice. Rows carry weights ``w`` on both sides.
     """
     la, ra = ok1 & left, ok1 & ~left
     n0 = int(cell0.max()) + 1 if cell0.size else 1
     n1 = int(cell1.max()) + 1 if cell1.size else 1
-    ones = np.full(account.size, 1j, dtype=np.complex128)
+    vals = 1j * w
     return project(
         np.concatenate([account[ok0], account[la], account[ra]]),
         np.concatenate([cell0[ok0], n0 + cell1[la], n0 + n1 + cell1[ra]]),
-        np.concatenate([ones[ok0], ones[la], ones[ra]]),
+        np.concatenate([vals[ok0], vals[la], vals[ra]]),
         n,
         n0 + 2 * n1,
         right=(
             np.concatenate([account[ok0], account[ra], account[la]]),
             np.concatenate([cell0[ok0], n0 + cell1[ra], n0 + n1 + cell1[la]]),
         ),
+        right_vals=np.concatenate([w[ok0], w[ra], w[la]]) if not np.all(w == 1) else None,
         min_count=k,
     )
 
 
 def _scale(
-    account: np.ndarray, entity: np.ndarray, time: np.ndarray, n: int, window: int, p: SyncParams
+    account: np.ndarray,
+    entity: np.ndarray,
+    time: np.ndarray,
+    n: int,
+    window: int,
+    p: SyncParams,
+    weight: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per grid variant: (pair key, count, expected, co-occurring rows per account) at one scale."""
     h, _ = half_cells(time, window)
     variants = []  # (pair matrix, co-actors per account x_a, co-occurring rows per account)
     if p.exact:
-        e, hh, a = sort_rows(entity, h, account)
+        if weight is None:
+            e, hh, a = sort_rows(entity, h, account)
+            w = np.ones(e.size)
+        else:  # carry the weights through the sort
+            order = np.lexsort((account, h, entity))
+            e, hh, a, w = entity[order], h[order], account[order], weight[order]
         cell0, size0 = run_ids(e, hh // 2)
         cell1, size1 = run_ids(e, (hh + 1) // 2)
         ok0 = (size0[cell0] >= 2) & (size0[cell0] <= p.cell_cap)
         ok1 = (size1[cell1] >= 2) & (size1[cell1] <= p.cell_cap)
         first0 = cell0[run_starts(cell1)]  # left half of a grid-1 cell = its first grid-0 bucket
         left = cell0 == first0[cell1]
-        co = _coactors(cell0, cell1, left, ok0, ok1)
+        co = _coactors(cell0, cell1, left, ok0, ok1, w)
         # Exact pruning: an account with fewer than min_count co-occurring rows has no pair.
         keep = (np.bincount(a, co > 0, n) >= p.min_count)[a]
-        prod = _exact_pairs(a, cell0, cell1, left, ok0 & keep, ok1 & keep, n, p.min_count)
+        prod = _exact_pairs(a, cell0, cell1, left, ok0 & keep, ok1 & keep, n, p.min_count, w)
         # x_a counts co-actors over every row (pruned accounts too), so the null sees everyone.
         variants.append((prod, np.bincount(a, co, n), np.bincount(a, co > 0, n)))
     else:
@@ -213,7 +227,8 @@ def _scale(
         src, dst, val = pairs(prod)
         x = x.astype(np.float64)
         mu = x[src] * x[dst] / max(float(x.sum()), 1.0)
-        out.append((src.astype(np.int64) * n + dst, np.rint(val.imag), mu, shared_rows, x))
+        count = val.imag if weight is not None else np.rint(val.imag)
+        out.append((src.astype(np.int64) * n + dst, count, mu, shared_rows, x))
     return out
 
 
@@ -225,6 +240,7 @@ def synchrony_relation(
     n_accounts: int,
     params: SyncParams,
     resolution: int = 1,
+    weight: np.ndarray | None = None,
 ) -> tuple[Relation, SyncStats]:
     """Pairs that co-occur on the same entities within a window more often than chance, at any scale.
 
@@ -235,6 +251,9 @@ def synchrony_relation(
         n_accounts: number of accounts (codes are ``0..n_accounts-1``).
         params: windows, caps, FDR.
         resolution: the log's time resolution (:func:`time_resolution`).
+        weight: optional float [rows] weight of each row on both sides of a co-occurrence (exact
+            mode): ``1 / sqrt(k)`` for the ``k`` rows one act writes (a post's URL, hashtag and domain
+            at one instant), so one act co-occurs at most once in all.
 
     Returns:
         ``(relation, stats)``. Edge weight ``1 - exp(-surprise / threshold)`` (at least 0.63 for a kept
@@ -258,13 +277,15 @@ def synchrony_relation(
     users = np.bincount(ea[0][first])
     keep = users[entity] <= params.entity_cap if users.size else np.zeros(entity.size, bool)
     account, entity, time = account[keep], entity[keep], time[keep]
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)[keep]
     active = np.bincount(account, minlength=n)
     keys, counts, mus, wins = [], [], [], []
     cooccurring = np.zeros(n, dtype=np.int64)
     coactors = np.zeros(n)
     n_variants = 0
     for w in windows:
-        for key, count, mu, shared_rows, x in _scale(account, entity, time, n, w, params):
+        for key, count, mu, shared_rows, x in _scale(account, entity, time, n, w, params, weight):
             if w == windows[-1]:
                 coactors = np.maximum(coactors, x)
             n_variants += 1
@@ -351,3 +372,43 @@ def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
     if ok.size == 0:
         return float("inf")
     return float(need[ok[-1]])
+
+
+def strongest_per_pair(
+    name: str, parts: list[tuple[Relation, SyncStats]], n_accounts: int
+) -> tuple[Relation, SyncStats]:
+    """One relation from several (one per entity type): each pair keeps its most surprising part.
+
+    Types that describe one act twice (a post's URL and its hashtag, a login's device and its IP)
+    would otherwise add up to evidence the act does not have. Each part was tested at ``fdr / k``
+    (``k`` parts), so the union keeps the false-discovery rate.
+    """
+    parts = [p for p in parts if p is not None]
+    keys = ("count", "window", "best_window", "expected", "surprise")
+    n = n_accounts
+    rels = [r for r, _ in parts if r.n_edges]
+    if not rels:
+        rel = Relation.empty(name, keys)
+    else:
+        key = np.concatenate([r.src.astype(np.int64) * n + r.dst for r in rels])
+        surprise = np.concatenate([r.evidence["surprise"] for r in rels])
+        order = np.lexsort((-surprise, key))
+        key = key[order]
+        head = np.concatenate([[True], key[1:] != key[:-1]])
+        pick = order[head]
+        weight = np.concatenate([r.weight for r in rels])[pick]
+        ev = {k: np.concatenate([r.evidence[k] for r in rels])[pick] for k in keys}
+        rel = Relation(name, (key[head] // n).astype(np.int32), (key[head] % n).astype(np.int32), weight, ev)
+    stats = [st for _, st in parts]
+    zeros = np.zeros(n, dtype=np.int64)
+    combined = SyncStats(
+        windows=tuple(sorted({w for st in stats for w in st.windows})),
+        threshold=min((st.threshold for st in stats), default=float("inf")),
+        tested_pairs=max((st.tested_pairs for st in stats), default=0.0),
+        kept=rel.n_edges,
+        rows=sum(st.rows for st in stats),
+        active=sum((st.active for st in stats), zeros),
+        cooccurring=sum((st.cooccurring for st in stats), zeros),
+        coactors=sum((st.coactors for st in stats if st.coactors is not None), np.zeros(n)),
+    )
+    return rel, combined

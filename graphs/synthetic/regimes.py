@@ -188,7 +188,10 @@ def _day(rng: np.random.Generator, seed: int, n: int) -> tuple[WorldConfig, Tran
 def _sparse_ids(rng: np.random.Generator, seed: int, n: int) -> tuple[WorldConfig, Transform]:
     benign = _activity(rng)
     rings = {"campaign_spread": _spread_around(rng, 60.0, 4.0 * HOUR)}
-    return _config(seed, n, benign=benign, rings=rings), Transform(drop_types=("phone", "email_domain"))
+    # No phone, no e-mail domain, and no follows or messages either (half of the worlds): a log of
+    # logins and likes only.
+    drop = ("phone", "email_domain", "account") if rng.random() < 0.5 else ("phone", "email_domain")
+    return _config(seed, n, benign=benign, rings=rings), Transform(drop_types=drop)
 
 
 def _many_ids(rng: np.random.Generator, seed: int, n: int) -> tuple[WorldConfig, Transform]:
@@ -258,7 +261,8 @@ REGIMES: dict[str, Regime] = {
         ),
         Regime(
             "sparse_ids",
-            f"Only devices and IPs are logged (no phone, no e-mail domain rows); campaign spreads "
+            f"Only devices and IPs are logged (no phone, no e-mail domain rows; in half of the worlds no "
+            f"follows or messages either); campaign spreads "
             f"x0.5-x2 around a per-world centre log-uniform in 1 min-4 h; {_ACT}.",
             _sparse_ids,
         ),
