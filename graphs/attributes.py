@@ -79,8 +79,8 @@ def column_kind(values: pd.Series, name: str, p: AttributeParams) -> str | None:
     if name in p.categorical:
         return "categorical"
     present = values.dropna()
-    if present.dtype == object:
-        present = present[present.astype(str).str.len() > 0]
+    if not pd.api.types.is_numeric_dtype(present):
+        present = present[present.astype(str).str.strip().str.len() > 0]
     if len(present) == 0:
         return None
     num = pd.to_numeric(present, errors="coerce")
@@ -111,7 +111,10 @@ def event_numeric_features(log: EventLog, columns: dict[str, np.ndarray]) -> dic
     out = {k: np.zeros(n) for k in keys}
     if not columns:
         return out
-    n_events = np.bincount(log.account, minlength=n).astype(np.float64)
+    # Rows the log came with (not the identifier rows added for categorical attribute values).
+    attr_codes = [i for i, t in enumerate(log.entity_types) if t.startswith(PREFIX)]
+    own = ~np.isin(log.event_entity_type, attr_codes)
+    n_events = np.bincount(log.account[own], minlength=n).astype(np.float64)
     for values in columns.values():
         v = np.asarray(values, dtype=np.float64)
         ok = np.isfinite(v)
