@@ -146,3 +146,31 @@ def test_demo_without_serving(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "ring recall" in res.output and "published run" in res.output
+
+
+def test_detect_prints_roles_and_calibration_and_takes_schema_options(
+    tmp_path: Path, world_dir: Path
+) -> None:
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    res = cli("detect", events=world_dir / "events.csv", out=tmp_path / "o", store=store)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())  # rich wraps long lines
+    assert "entity roles: identifiers device, ip" in text
+    assert "ring threshold" in text and "false rings expected" in text
+    # Declared roles win over inference, and a column can be switched off.
+    res = cli(
+        "detect",
+        "--structure-only",
+        events=world_dir / "events.csv",
+        out=tmp_path / "o2",
+        store=store,
+        identifiers="device,ip,content",
+        targets="account",
+        ignore_column="nothing_here",
+    )
+    assert res.exit_code == 0, res.output
+    roles = " ".join(res.output.split()).split("entity roles: ")[1].split("; targets")[0]
+    assert {"content", "device", "ip"} <= set(roles.removeprefix("identifiers ").split(", "))
+    res = cli("detect", events=world_dir / "events.csv", out=tmp_path / "o3", identifiers="ip", targets="ip")
+    assert res.exit_code == 2 and "both an identifier and a target" in " ".join(res.output.split())
+    assert "Traceback" not in res.output

@@ -17,7 +17,7 @@
   // Relation groups of the graph: colour, legend label, which relation names belong.
   const RELATION_GROUPS = [
     { key: 'device', label: 'shared device', color: '#d62728', test: (r) => r === 'device' },
-    { key: 'ip', label: 'shared IP / IP at the same time', color: '#ff7f0e', test: (r) => r === 'ip' || r.startsWith('ip_') },
+    { key: 'ip', label: 'shared IP / identifier at the same time', color: '#ff7f0e', test: (r) => r === 'ip' || r.startsWith('ip_') || r === 'id_time' },
     { key: 'coaction', label: 'co-action (same targets, same time)', color: '#7b3fb8', test: (r) => /^co(action|[_-])/.test(r) },
     { key: 'interaction', label: 'interaction (follow, reply, ...)', color: '#1f77b4', test: (r) => r === 'interaction' || r.startsWith('interaction') },
     { key: 'other', label: 'other identifiers (email domain, phone, ...)', color: '#2ca02c', test: () => true },
@@ -877,7 +877,7 @@
         return {
           data: {
             id: `e${i}`, source: e.source, target: e.target, relation: e.relation, group: g.key, color: g.color,
-            weight: e.weight ?? 0.3, dashed: String(e.relation).toLowerCase() === 'ip_time' ? 'dashed' : 'solid',
+            weight: e.weight ?? 0.3, dashed: ['ip_time', 'id_time'].includes(String(e.relation).toLowerCase()) ? 'dashed' : 'solid',
           },
         };
       }),
