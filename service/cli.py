@@ -123,6 +123,20 @@ def _progress(status):
     return say
 
 
+# Schema options shared by detect and train (give train's to detect too).
+IdentifiersOption = Annotated[
+    str | None,
+    typer.Option(help="Entity types that are shared identifiers (comma-separated); default: inferred."),
+]
+TargetsOption = Annotated[
+    str | None, typer.Option(help="Entity types that are acted on (comma-separated); default: inferred.")
+]
+IgnoreColumnOption = Annotated[
+    str | None,
+    typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
+]
+
+
 def detect_params(
     identifiers: str | None = None, targets: str | None = None, ignore_columns: str | None = None
 ):
@@ -204,18 +218,9 @@ def detect(
         bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
     ] = False,
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
-    identifiers: Annotated[
-        str | None,
-        typer.Option(help="Entity types that are shared identifiers (comma-separated); default: inferred."),
-    ] = None,
-    targets: Annotated[
-        str | None,
-        typer.Option(help="Entity types that are acted on (comma-separated); default: inferred."),
-    ] = None,
-    ignore_column: Annotated[
-        str | None,
-        typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
-    ] = None,
+    identifiers: IdentifiersOption = None,
+    targets: TargetsOption = None,
+    ignore_column: IgnoreColumnOption = None,
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
     from graphs.events import load_accounts, load_events
@@ -244,18 +249,9 @@ def train(
     config: Annotated[
         Path | None, typer.Option(help="Training config (YAML); default: gnn/configs/default.yaml.")
     ] = None,
-    identifiers: Annotated[
-        str | None,
-        typer.Option(help="Entity types that are shared identifiers (comma-separated); default: inferred."),
-    ] = None,
-    targets: Annotated[
-        str | None,
-        typer.Option(help="Entity types that are acted on (comma-separated); default: inferred."),
-    ] = None,
-    ignore_column: Annotated[
-        str | None,
-        typer.Option(help="Extra columns to leave out, comma-separated (give detect the same)."),
-    ] = None,
+    identifiers: IdentifiersOption = None,
+    targets: TargetsOption = None,
+    ignore_column: IgnoreColumnOption = None,
 ) -> None:
     """Train a model on labelled events; `detect --model OUT` then uses it."""
     from importlib import resources
