@@ -20,7 +20,7 @@ from .features import account_features
 from .graph import AccountGraph
 from .incidence import build_incidence
 from .params import GraphParams
-from .relations import build_relations
+from .relations import build_relations, canonical_relations
 from .roles import infer_roles
 
 
@@ -59,7 +59,11 @@ def build_graph(
     rset = build_relations(log, incidence, params, roles, timings=stages)
 
     t0 = time.perf_counter()
-    features, names = account_features(log, incidence, rset, roles, params, accounts, params.attributes)
+    # Pooled once: the features read the canonical kinds' degrees, and the graph keeps them.
+    canonical = canonical_relations(rset.relations, rset.identifier_names, log.n_accounts, params)
+    features, names = account_features(
+        log, incidence, rset, roles, params, accounts, params.attributes, canonical=canonical
+    )
     stages["features"] = time.perf_counter() - t0
 
     hubs = {t: int((incidence[t].degree > params.cap(t)).sum()) for t in roles.identifiers if t in incidence}
@@ -86,6 +90,7 @@ def build_graph(
         roles=roles,
         identifier_relations=rset.identifier_names,
         meta={
+            "_canonical": canonical,
             "hubs": hubs,
             "timings": stages,
             "roles": roles.describe(),

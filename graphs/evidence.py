@@ -257,6 +257,19 @@ class ClusterContext:
             self._internal = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
         return self._internal
 
+    def with_inside_edge(self, names: tuple[str, ...]) -> np.ndarray:
+        """bool [n_accounts]: accounts with an edge of one of these relations inside their cluster."""
+        touched = np.zeros(self.labels.size, dtype=bool)
+        for name in names:
+            rel = self.relations.get(name)
+            if rel is None or rel.n_edges == 0:
+                continue
+            cs, cd = self.labels[rel.src], self.labels[rel.dst]
+            inside = (cs == cd) & (cs >= 0)
+            touched[rel.src[inside]] = True
+            touched[rel.dst[inside]] = True
+        return touched
+
     def kind(self, relation: str) -> str:
         """The relation kind of a relation name (an identifier type's relation is ``identifier``)."""
         return "identifier" if relation in self.identifier_relations else relation
@@ -273,10 +286,7 @@ def _density(ctx: ClusterContext, name: str) -> tuple[np.ndarray, np.ndarray]:
     inside = (cs == cd) & (cs >= 0)
     size = ctx.size.astype(float)
     dens = np.bincount(cs[inside], minlength=k) / np.maximum(size * (size - 1) / 2, 1)
-    touched = np.zeros(ctx.labels.size, dtype=bool)
-    touched[rel.src[inside]] = True
-    touched[rel.dst[inside]] = True
-    lab = ctx.labels[touched]
+    lab = ctx.labels[ctx.with_inside_edge((name,))]
     share = np.bincount(lab[lab >= 0], minlength=k) / np.maximum(size, 1)
     return dens, share
 

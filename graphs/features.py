@@ -209,6 +209,7 @@ def account_features(
     params: GraphParams,
     accounts: pd.DataFrame | None = None,
     attributes=None,
+    canonical: dict | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Computes :data:`FEATURE_NAMES` for every account of the log.
 
@@ -221,6 +222,8 @@ def account_features(
         accounts: optional accounts table indexed by ``account_id`` with ``created_at`` (Unix seconds)
             and any attributes, as :func:`graphs.events.load_accounts` returns.
         attributes: optional :class:`graphs.attributes.AttributeParams` (which columns to use).
+        canonical: the relations pooled into canonical kinds
+            (:func:`~graphs.relations.canonical_relations`), when the caller already has them.
 
     Returns:
         ``(x, names)``: float32 [n_accounts, len(names)], all finite, and the feature names.
@@ -241,7 +244,7 @@ def account_features(
     cols["sync_strength"] = _max_surprise(rel["coaction"], co.threshold, n)
     cols["presence_strength"] = _max_surprise(rel["id_time"], rset.sync["id_time"].threshold, n)
 
-    canon = canonical_relations(rel, rset.identifier_names, n, params)
+    canon = canonical or canonical_relations(rel, rset.identifier_names, n, params)
     for name in DEGREE_RELATIONS:
         cols[f"deg_{name}"] = np.log1p(canon[name].degree(n))
         cols[f"wdeg_{name}"] = np.log1p(canon[name].weighted_degree(n))

@@ -145,16 +145,7 @@ def detach_unsynchronised(
     labels = ctx.labels
     if len(candidates) == 0:
         return labels
-    n = labels.shape[0]
-    touched = np.zeros(n, dtype=bool)
-    for name in sync:
-        rel = ctx.relations.get(name)
-        if rel is None or rel.n_edges == 0:
-            continue
-        cs, cd = labels[rel.src], labels[rel.dst]
-        inside = (cs == cd) & (cs >= 0)
-        touched[rel.src[inside]] = True
-        touched[rel.dst[inside]] = True
+    touched = ctx.with_inside_edge(sync)
     cand = np.zeros(ctx.n_clusters + 1, dtype=bool)
     cand[np.asarray(candidates, dtype=np.int64)] = True
     members = labels >= 0

@@ -139,13 +139,6 @@ def pairs(m: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return src, m.indices.astype(np.int32), m.data
 
 
-def split_parts(m: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Real and imaginary parts of a complex CSR matrix, sharing its sparsity pattern."""
-    re = sp.csr_matrix((m.data.real.copy(), m.indices, m.indptr), shape=m.shape)
-    im = sp.csr_matrix((m.data.imag.copy(), m.indices, m.indptr), shape=m.shape)
-    return re, im
-
-
 def half_cells(t: np.ndarray, window: int) -> tuple[np.ndarray, int]:
     """Half-window cell of each time, from which both bucket grids follow.
 

@@ -21,7 +21,7 @@ Cells (entity, window) with more than ``cell_cap`` accounts and entities with mo
 quadratic, and their co-occurrences carry almost no evidence).
 
 Windows use two bucket grids, the second shifted by half a window (see
-:func:`graphs.relations.half_cells`), so any two actions less than half a window apart are counted.
+:func:`graphs.projection.half_cells`), so any two actions less than half a window apart are counted.
 Scales below the log's time resolution (day-granularity review logs) collapse into that resolution.
 """
 
@@ -195,9 +195,10 @@ def _scale(
         if weight is None:
             e, hh, a = sort_rows(entity, h, account)
             w = np.ones(e.size)
-        else:  # carry the weights through the sort
-            order = np.lexsort((account, h, entity))
-            e, hh, a, w = entity[order], h[order], account[order], weight[order]
+        else:  # carry the weights through the sort, as the act's row count k (w = 1 / sqrt(k))
+            k = np.rint(1.0 / np.square(weight)).astype(np.int64)
+            e, hh, a, k = sort_rows(entity, h, account, k)
+            w = 1.0 / np.sqrt(k)
         cell0, size0 = run_ids(e, hh // 2)
         cell1, size1 = run_ids(e, (hh + 1) // 2)
         ok0 = (size0[cell0] >= 2) & (size0[cell0] <= p.cell_cap)
@@ -356,7 +357,7 @@ def synchrony_relation(
 
 
 def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
-    """The Benjamini-Hochberg cut on ``surprise = -log10 p``: the smallest surprise kept.
+    """The Benjamini-Hochberg cut on ``surprise = -log10 p``: the level a pair needs to be kept.
 
     The i-th most surprising pair passes when ``p_(i) <= fdr * i / tested``; with ``k`` the largest
     such rank, every pair at least as surprising as the ``k``-th is kept. Returns the level the
@@ -372,43 +373,3 @@ def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:
     if ok.size == 0:
         return float("inf")
     return float(need[ok[-1]])
-
-
-def strongest_per_pair(
-    name: str, parts: list[tuple[Relation, SyncStats]], n_accounts: int
-) -> tuple[Relation, SyncStats]:
-    """One relation from several (one per entity type): each pair keeps its most surprising part.
-
-    Types that describe one act twice (a post's URL and its hashtag, a login's device and its IP)
-    would otherwise add up to evidence the act does not have. Each part was tested at ``fdr / k``
-    (``k`` parts), so the union keeps the false-discovery rate.
-    """
-    parts = [p for p in parts if p is not None]
-    keys = ("count", "window", "best_window", "expected", "surprise")
-    n = n_accounts
-    rels = [r for r, _ in parts if r.n_edges]
-    if not rels:
-        rel = Relation.empty(name, keys)
-    else:
-        key = np.concatenate([r.src.astype(np.int64) * n + r.dst for r in rels])
-        surprise = np.concatenate([r.evidence["surprise"] for r in rels])
-        order = np.lexsort((-surprise, key))
-        key = key[order]
-        head = np.concatenate([[True], key[1:] != key[:-1]])
-        pick = order[head]
-        weight = np.concatenate([r.weight for r in rels])[pick]
-        ev = {k: np.concatenate([r.evidence[k] for r in rels])[pick] for k in keys}
-        rel = Relation(name, (key[head] // n).astype(np.int32), (key[head] % n).astype(np.int32), weight, ev)
-    stats = [st for _, st in parts]
-    zeros = np.zeros(n, dtype=np.int64)
-    combined = SyncStats(
-        windows=tuple(sorted({w for st in stats for w in st.windows})),
-        threshold=min((st.threshold for st in stats), default=float("inf")),
-        tested_pairs=max((st.tested_pairs for st in stats), default=0.0),
-        kept=rel.n_edges,
-        rows=sum(st.rows for st in stats),
-        active=sum((st.active for st in stats), zeros),
-        cooccurring=sum((st.cooccurring for st in stats), zeros),
-        coactors=sum((st.coactors for st in stats if st.coactors is not None), np.zeros(n)),
-    )
-    return rel, combined
