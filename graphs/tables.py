@@ -15,6 +15,7 @@ import io
 import os
 import zlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,23 @@ def sniff_format(path: Path) -> str:
         return "gzip"
     if head[:4] == b"PAR1":
         return "parquet"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _nul_error(name, 0, utf16=True)
     if b"\x00" in head:
-        raise InputError(name, "is a binary file, not CSV (optionally gzip-compressed) or Parquet")
+        raise _nul_problem(name, path, "csv", head)
     return "csv"
+
+
+def _nul_problem(name: str, path: Path, fmt: str, head: bytes) -> InputError:
+    """The error for a file whose first bytes hold NUL: UTF-16 text, text with a stray NUL (its
+    row named), or binary data."""
+    nul = head.count(0)
+    printable = sum(1 for b in head if 32 <= b < 127 or b in (9, 10, 13))
+    if nul >= 0.3 * len(head) and printable + nul >= 0.95 * len(head):
+        return _nul_error(name, 0, utf16=True)  # UTF-16 without a byte-order mark
+    if printable >= 0.9 * len(head):
+        return _nul_error(name, _nul_row(path, fmt))
+    return InputError(name, "is a binary file, not CSV (optionally gzip-compressed) or Parquet")
 
 
 def _read_header(path: Path, fmt: str) -> list[str]:
@@ -66,8 +81,10 @@ def _read_header(path: Path, fmt: str) -> list[str]:
                 raw = fh.read(1 << 16)
     except zlib.error as exc:
         raise InputError(name, f"is not a valid gzip file ({exc})") from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _nul_error(name, 0, utf16=True)
     if b"\x00" in raw:
-        raise InputError(name, "is a binary file, not CSV (optionally gzip-compressed) or Parquet")
+        raise _nul_problem(name, path, fmt, raw[:8192])
     line = raw.split(b"\n", 1)[0]
     try:
         text = line.decode("utf-8-sig")
@@ -101,27 +118,70 @@ def _wanted(name: str, header: Sequence[str], columns: Sequence[str]) -> list[st
     return wanted
 
 
-def _locate_bad_row(path: Path, fmt: str, n_fields: int) -> tuple[int | None, str]:
-    """Finds the first bad data row the slow way: ``(row, 'fields'|'gzip'|'text'|'')``."""
+def _decoded_lines(fh) -> Iterable[str]:
+    """The file's lines decoded one by one, so a decoding error stops exactly at its line."""
+    first = True
+    for raw in fh:
+        if first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        yield raw.decode("utf-8")
+
+
+def _locate_bad_row(
+    path: Path, fmt: str, n_fields: int | None, strict: bool = False
+) -> tuple[int | None, str]:
+    """Finds the first bad data row the slow way: ``(row, 'fields'|'gzip'|'text'|'quote'|'')``.
+
+    Lines are decoded one at a time (a chunked decoder would blame a row some way before the bad
+    byte). With ``strict`` a quoted field still open at the end of the file is reported as
+    ``'quote'`` at the row where it opened.
+    """
     import gzip
 
     opener = gzip.open if fmt == "gzip" else open
     row = 0
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
+        with opener(path, "rb") as fh:
+            reader = csv.reader(_decoded_lines(fh), strict=strict)
             next(reader, None)
             for fields in reader:
                 row += 1
-                if len(fields) != n_fields:
+                if n_fields is not None and len(fields) != n_fields:
                     return row, "fields"
     except (EOFError, OSError, zlib.error):
         return row + 1, "gzip"
     except UnicodeDecodeError:
         return row + 1, "text"
-    except csv.Error:
-        return row + 1, "fields"
+    except csv.Error as exc:
+        unclosed = "end of data" in str(exc) or "field limit" in str(exc)
+        return row + 1, "quote" if unclosed else "fields"
     return None, ""
+
+
+def _nul_row(path: Path, fmt: str) -> int | None:
+    """Data row (1-based; 0 for the header) of the first NUL byte, or None."""
+    import gzip
+
+    opener = gzip.open if fmt == "gzip" else open
+    newlines = 0
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                return newlines + chunk.count(b"\n", 0, at)
+            newlines += chunk.count(b"\n")
+    return None
+
+
+def _nul_error(name: str, row: int | None, utf16: bool = False) -> InputError:
+    if utf16:
+        return InputError(name, "is UTF-16 text; ringscope reads UTF-8: save the file as UTF-8")
+    where = "the header row" if row == 0 else None
+    msg = "holds a NUL byte: binary data, or UTF-16 text (save the file as UTF-8)"
+    if where:
+        return InputError(name, f"{where} {msg}")
+    return InputError(name, msg, row=row)
 
 
 def _csv_batches(path: Path, fmt: str, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
@@ -154,7 +214,11 @@ def _csv_batches(path: Path, fmt: str, columns: Sequence[str]) -> Iterable[pa.Re
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         # Arrow reads in parallel blocks and does not always know row numbers: re-scan slowly
         # with the csv module (error path only) to name the exact row.
-        row, problem = _locate_bad_row(path, fmt, len(header))
+        row, problem = _locate_bad_row(path, fmt, len(header), strict=True)
+        if problem == "quote":
+            raise InputError(
+                name, "a quoted field opened in this row is never closed; close the quote", row=row
+            ) from None
         if "row" in bad or problem == "fields":
             inv = bad.get("row")
             found = f", found {inv.actual_columns}" if inv is not None else ""
@@ -214,7 +278,47 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> pa.Table
     batch_list = list(batches)
     if not batch_list or sum(b.num_rows for b in batch_list) == 0:
         raise InputError(str(path), "has a header but no data rows")
-    return pa.Table.from_batches(batch_list)
+    table = pa.Table.from_batches(batch_list)
+    if fmt != "parquet":
+        _check_values(path, fmt, table, [c.rstrip("?") for c in columns if c != "*"])
+    return table
+
+
+def _check_values(path: Path, fmt: str, table: pa.Table, named: Sequence[str]) -> None:
+    """Refuses what a CSV reader lets through silently: a quote never closed (it swallows the rest
+    of the file into one value), line breaks in ids, NUL bytes.
+
+    Named (contract) columns may hold no line break; another column may (a quoted multi-line text)
+    when the file still parses strictly as CSV.
+    """
+    name = str(path)
+    multiline = None
+    for col in table.column_names:
+        arr = table.column(col)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            continue
+        nul = first_true(np.asarray(pc.fill_null(pc.match_substring(arr, "\x00"), False)))
+        if nul >= 0:
+            raise InputError(name, "holds a NUL byte (binary data in a text field)", row=nul + 1, column=col)
+        brk = first_true(np.asarray(pc.fill_null(pc.match_substring_regex(arr, "[\r\n]"), False)))
+        if brk < 0:
+            continue
+        if col in named:
+            row, problem = _locate_bad_row(path, fmt, None, strict=True)
+            if problem == "quote":
+                raise InputError(
+                    name, "a quoted field opened in this row is never closed; close the quote", row=row
+                )
+            raise InputError(
+                name, "a value holds a line break; ids and names must be one line", row=brk + 1, column=col
+            )
+        multiline = brk if multiline is None else min(multiline, brk)
+    if multiline is not None:
+        row, problem = _locate_bad_row(path, fmt, None, strict=True)
+        if problem == "quote":
+            raise InputError(
+                name, "a quoted field opened in this row is never closed; close the quote", row=row
+            )
 
 
 def first_true(mask: np.ndarray) -> int:
@@ -239,9 +343,10 @@ def check_ids(name: str, table: pa.Table, column: str) -> pa.Array:
 
 
 def parse_timestamps(name: str, arr: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
-    """Parses integer Unix seconds or ISO-8601 strings into int64 Unix seconds.
+    """Parses Unix seconds or ISO-8601 strings into int64 Unix seconds.
 
-    ISO-8601 values without a UTC offset are taken as UTC.
+    ISO-8601 values without a UTC offset are taken as UTC. Fractional seconds (``1767225600.5``,
+    ``...T00:00:00.5Z``) are floored to the second, the same in CSV and Parquet.
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -254,7 +359,8 @@ def parse_timestamps(name: str, arr: pa.ChunkedArray | pa.Array, column: str) ->
         nulls = np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
         f = arr.to_numpy(zero_copy_only=False).astype("float64")
         nulls |= ~np.isfinite(f)
-        values = np.where(nulls, 0, np.floor(np.nan_to_num(f))).astype(np.int64)
+        f = np.where(nulls, 0.0, np.nan_to_num(f))
+        values = np.where(np.abs(f) < 2.0**62, np.floor(f), _MAX_UNIX_SECONDS).astype(np.int64)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         try:
             values = pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
@@ -275,10 +381,15 @@ def parse_timestamps(name: str, arr: pa.ChunkedArray | pa.Array, column: str) ->
     out_of_range = (values < 0) | (values >= _MAX_UNIX_SECONDS)
     bad = first_true(out_of_range)
     if bad >= 0:
-        hint = " (it looks like milliseconds; give Unix seconds)" if values[bad] >= 10**11 else ""
+        raw = arr[bad].as_py()
+        ms = 10**11 <= values[bad] < 10**14 and not isinstance(raw, datetime)
+        hint = " (it looks like milliseconds; give Unix seconds)" if ms else ""
+        shown = raw if isinstance(raw, str) else int(values[bad])
         raise InputError(
             name,
-            f"timestamp {int(values[bad])} is outside 1970..2100{hint}",
+            f"timestamp {shown!r} is outside 1970..2100{hint}"
+            if isinstance(shown, str)
+            else f"timestamp {shown} is outside 1970..2100{hint}",
             row=bad + 1,
             column=column,
         )
@@ -286,23 +397,33 @@ def parse_timestamps(name: str, arr: pa.ChunkedArray | pa.Array, column: str) ->
 
 
 def _parse_mixed(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Slow path: a string column holding ISO-8601 values, integers, or both."""
+    """Slow path: a string column holding ISO-8601 values, (fractional) Unix seconds, or both.
+
+    Values far outside the representable range (a year 1, a 23-digit number) come back as
+    ``_MAX_UNIX_SECONDS`` so that the range check names them.
+    """
     s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
     stripped = s.str.strip()
-    is_int = stripped.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
+    is_num = stripped.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)").fillna(False).to_numpy(dtype=bool)
     values = np.zeros(len(s), dtype=np.int64)
     nulls = np.zeros(len(s), dtype=bool)
-    if is_int.any():
-        values[is_int] = stripped[is_int].astype("int64").to_numpy()
-    rest = ~is_int
+    if is_num.any():
+        f = pd.to_numeric(stripped[is_num], errors="coerce").to_numpy(dtype=np.float64)
+        ok = np.isfinite(f) & (np.abs(f) < 2.0**62)
+        values[is_num] = np.where(ok, np.floor(np.where(ok, f, 0.0)), _MAX_UNIX_SECONDS).astype(np.int64)
+    rest = ~is_num
     if rest.any():
-        parsed = pd.to_datetime(stripped[rest], format="ISO8601", utc=True, errors="coerce")
+        text = stripped[rest]
+        year = pd.to_numeric(text.str.extract(r"^([+-]?\d{4,})-", expand=False), errors="coerce")
+        far = (year.notna() & ((year < 1900) | (year > 2200))).to_numpy()
+        parsed = pd.to_datetime(text.where(~far), format="ISO8601", utc=True, errors="coerce")
         ok = parsed.notna().to_numpy()
         secs = np.zeros(len(parsed), dtype=np.int64)
         epoch = pd.Timestamp(0, tz="UTC")
         secs[ok] = ((parsed[ok] - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+        secs[far] = _MAX_UNIX_SECONDS
         values[rest] = secs
-        nulls[rest] = ~ok
+        nulls[rest] = ~ok & ~far
     return values, nulls
 
 

@@ -185,3 +185,81 @@ def test_accounts_and_labels(tmp_path: Path) -> None:
     dup = pd.DataFrame({"account_id": ["a", "b", "a"], "created_at": [T0, T0, T0]})
     with pytest.raises(InputError, match="row 3, column 'account_id'.*first at row 1"):
         load_accounts(write(dup, tmp_path / "dup.csv"))
+
+
+# --- issue 11: what a CSV reader lets through silently, exact rows, extreme timestamps ----------------
+
+
+def big_csv(events_df: pd.DataFrame, n: int = 1200) -> pd.DataFrame:
+    df = pd.concat([events_df] * (n // len(events_df)), ignore_index=True)
+    df["entity_id"] = df["entity_id"] + "-" + (df.index // 7).astype(str)
+    return df
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(1, 1200), column=st.sampled_from(["entity_id", "note", "action"]), gz=st.booleans())
+def test_unclosed_quote_is_refused_at_its_row(tmp_path_factory, events_df, row, column, gz) -> None:
+    df = big_csv(events_df)
+    lines = df.to_csv(index=False).splitlines()
+    cols = lines[0].split(",")
+    fields = lines[row].split(",")
+    fields[cols.index(column)] = '"abc'
+    lines[row] = ",".join(fields)
+    raw = ("\n".join(lines) + "\n").encode()
+    path = tmp_path_factory.mktemp("q") / ("u.csv.gz" if gz else "u.csv")
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    err = expect_error(path, row=row)
+    assert "never closed" in str(err)
+
+
+def test_multiline_extra_column_is_kept_but_not_in_ids(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    events_df.loc[2, "note"] = "two\nlines"
+    log = load_events(write(events_df, tmp_path / "ml.csv"))
+    assert log.n_events == 6
+    events_df.loc[4, "entity_id"] = "a\nb"
+    err = expect_error(write(events_df, tmp_path / "id.csv"), row=5, column="entity_id")
+    assert "line break" in str(err)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(1, 1200), fault=st.sampled_from(["latin1", "nul"]))
+def test_bad_bytes_are_named_at_their_row(tmp_path_factory, events_df, row, fault) -> None:
+    lines = big_csv(events_df).to_csv(index=False).encode().split(b"\n")
+    lines[row] = lines[row] + (b"\xe9" if fault == "latin1" else b"\x00")
+    path = tmp_path_factory.mktemp("enc") / "e.csv"
+    path.write_bytes(b"\n".join(lines))
+    err = expect_error(path, row=row)
+    assert ("UTF-8" in str(err)) if fault == "latin1" else ("NUL" in str(err))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_is_named(tmp_path: Path, events_df: pd.DataFrame, encoding: str) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes(events_df.to_csv(index=False).encode(encoding))
+    assert "UTF-16" in str(expect_error(path))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.one_of(
+        st.sampled_from(["0001-01-01T00:00:00", "9999-12-31T23:59:59Z", "1900-01-01", "-1", "-0.5"]),
+        st.integers(min_value=10**19, max_value=10**30).map(str),
+        st.integers(min_value=-(10**30), max_value=-1).map(str),
+    ),
+    fmt=st.sampled_from([".csv", ".parquet"]),
+    row=st.integers(0, 5),
+)
+def test_extreme_timestamps_name_the_row(tmp_path_factory, events_df, value, fmt, row) -> None:
+    df = events_df.astype({"timestamp": object})
+    df.loc[row, "timestamp"] = value
+    path = write(df.astype({"timestamp": str}), tmp_path_factory.mktemp("t") / f"t{fmt}")
+    err = expect_error(path, row=row + 1, column="timestamp")
+    assert "outside 1970..2100" in str(err)
+
+
+@pytest.mark.parametrize("fmt", [".csv", ".parquet"])
+def test_fractional_seconds_are_floored_in_both_formats(tmp_path: Path, events_df, fmt) -> None:
+    df = events_df.astype({"timestamp": np.float64})
+    df["timestamp"] = df["timestamp"] + 0.75
+    log = load_events(write(df, tmp_path / f"f{fmt}"))
+    assert list(log.timestamp) == list(events_df["timestamp"])
