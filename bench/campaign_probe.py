@@ -122,7 +122,8 @@ def main() -> None:
     print(
         f"{args.regime} seed {args.seed}: {len(linked)} linked pairs in {time.perf_counter() - t0:.1f} s, "
         f"cut {threshold:.1f}, same-ring {same:.3f}, ring accounts touched "
-        f"{int((touched & (ring != '')).sum())}/{int((ring != '').sum())}, benign touched {int(benign.sum())} "
+        f"{int((touched & (ring != '')).sum())}/{int((ring != '').sum())}, "
+        f"benign touched {int(benign.sum())} "
         f"{pd.Series(look[benign]).replace('', 'ordinary').value_counts().to_dict()}"
     )
     print("(window, grid, overlapping cell pairs, significant):", per_window)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from service.app import create_app
 from service.settings import Settings
-from service.store import Store
+from service.store import Store, encode_cursor
 
 try:
     from tests.service_fixtures import (  # noqa: F401 (fixtures)
@@ -267,6 +267,10 @@ def test_unknown_ids_are_404_with_json(client: TestClient, path: str) -> None:
         {"verdict": "bot"},
         {"since": "yesterday"},
         {"since": "-3"},
+        {"since": "9999-12-31T23:59:59-14:00"},
+        {"since": "0001-01-01T00:00:00+14:00"},
+        {"cursor": "0"},
+        {"cursor": encode_cursor(10**6)},
         {"min_size": 0},
     ],
 )
@@ -274,6 +278,22 @@ def test_bad_parameters_are_422(client: TestClient, params: dict) -> None:
     r = client.get("/v1/clusters", params=params, headers=ENF)
     assert r.status_code == 422, r.text
     assert isinstance(r.json()["detail"], list)
+
+
+def test_cursor_schema_says_what_is_accepted(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    params = {p["name"]: p for p in spec["paths"]["/v1/clusters"]["get"]["parameters"]}
+    schema = params["cursor"]["schema"]
+    schema = next((s for s in schema.get("anyOf", [schema]) if s.get("type") == "string"), schema)
+    assert schema["minLength"] == 3 and schema["pattern"]
+
+
+def test_cursor_of_another_store_is_422(client: TestClient, tmp_path) -> None:
+    _, resume = pull(client)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with TestClient(create_app(Settings(store_url=other, api_keys=API_KEYS))) as c:
+        r = c.get("/v1/clusters", params={"cursor": resume}, headers=ENF)
+        assert r.status_code == 422 and "another verdict store" in r.text
 
 
 def test_no_run_yet(tmp_path) -> None:

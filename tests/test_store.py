@@ -64,7 +64,7 @@ def test_empty_store_answers_nothing(store: Store) -> None:
     assert store.cluster_graph("c-000001") is None
     page = store.list_clusters()
     assert page.items == [] and page.next_cursor is None
-    assert decode_cursor(page.resume_cursor) == 0
+    assert decode_cursor(page.resume_cursor)[0] == 0
 
 
 def test_missing_sqlite_file_is_created(tmp_path) -> None:
@@ -344,9 +344,29 @@ def test_match_is_one_to_one_when_a_cluster_splits() -> None:
     assert len(m) == 1 and m.at[0, "stable_id"] == "c1" and m.at[0, "local_id"] == "x"
 
 
-@given(st.integers(min_value=0, max_value=2**62))
-def test_cursor_round_trip(seq: int) -> None:
-    assert decode_cursor(encode_cursor(seq)) == seq
+@given(st.integers(min_value=0, max_value=2**62), st.one_of(st.none(), st.integers(0, 2**48 - 1)))
+def test_cursor_round_trip(seq: int, store_id: int | None) -> None:
+    assert decode_cursor(encode_cursor(seq, store_id)) == (seq, store_id)
+
+
+def test_cursor_is_bound_to_its_store(tmp_path) -> None:
+    """A cursor never handed out, or handed out by a store since recreated, is refused."""
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as a:
+        resume = a.list_clusters().resume_cursor
+        seq, store_id = decode_cursor(resume)
+        assert store_id is not None
+        a.list_clusters(cursor=resume)  # its own cursor is fine
+        a.list_clusters(cursor=encode_cursor(0))  # the old form (no store id) still works
+        with pytest.raises(CursorError, match="beyond"):
+            a.list_clusters(cursor=encode_cursor(seq + 5, store_id))
+        with pytest.raises(CursorError, match="beyond"):
+            a.list_clusters(cursor=encode_cursor(seq + 5))
+    with Store(f"sqlite:///{tmp_path / 'b.db'}") as b, pytest.raises(CursorError, match="another"):
+        b.list_clusters(cursor=resume)
+    # The same file, recreated: a new store id.
+    (tmp_path / "a.db").unlink()
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as again, pytest.raises(CursorError, match="another"):
+        again.list_clusters(cursor=resume)
 
 
 @settings(max_examples=200)

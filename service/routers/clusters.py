@@ -9,6 +9,7 @@ from service.deps import SECURITY, any_role, investigator_only
 from service.routers.lookup import LookupRoute
 from service.schemas import ClusterDetail, ClusterGraph, ClusterPage, Verdict, error_responses
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
+from service.store.cursor import MAX_CURSOR_LENGTH
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupRoute)
 
@@ -33,7 +34,13 @@ async def list_clusters(
     verdict: Verdict | None = Query(None, description="only clusters with this current verdict"),
     min_size: int | None = Query(None, ge=1, le=1_000_000_000, description="only clusters this big"),
     since: str | None = Query(None, max_length=64, description=_SINCE_HELP),
-    cursor: str | None = Query(None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description=_CURSOR_HELP),
+    cursor: str | None = Query(
+        None,
+        min_length=3,
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description=_CURSOR_HELP,
+    ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT, description="page size"),
     store: Store = Depends(any_role),
 ) -> dict:
@@ -54,7 +61,10 @@ async def list_clusters(
             since_value = parse_since(since)
         except ValueError as exc:
             raise _invalid("since", str(exc), since) from None
-    page = store.list_clusters(verdict, min_size, since_value, cursor, limit)
+    try:
+        page = store.list_clusters(verdict, min_size, since_value, cursor, limit)
+    except CursorError as exc:
+        raise _invalid("cursor", str(exc), cursor) from None
     # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).
     return {"items": page.items, "next_cursor": page.next_cursor, "resume_cursor": page.resume_cursor}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.store.cursor import encode_cursor
+from service.store.cursor import check_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -203,12 +203,19 @@ def list_clusters(
     verdict: str | None = None,
     min_size: int | None = None,
     since: int | datetime | None = None,
+    cursor_store: int | None = None,
 ) -> ClusterPage:
-    """Needs a snapshot: the high-water mark and the page must agree."""
+    """Needs a snapshot: the high-water mark and the page must agree.
+
+    Raises:
+        CursorError: ``after_seq`` is beyond the feed, or ``cursor_store`` names another store.
+    """
     # The feed's high-water mark first: publishes are serialised and commit their seqs in order,
     # so everything at or below it is visible now, and a run landing later gets larger seqs.
-    high = db.one("SELECT value FROM counters WHERE name = 'seq'")
-    high = int(high[0]) if high else 0
+    found = dict(db.all("SELECT name, value FROM counters WHERE name IN ('seq', 'store_id')"))
+    high = int(found.get("seq", 0))
+    store_id = int(found["store_id"]) if "store_id" in found else None
+    check_cursor(after_seq, cursor_store, high, store_id)
     where = ["updated_seq > ?", "updated_seq <= ?"]
     params: list[Any] = [after_seq, high]
     if verdict is not None:
@@ -229,10 +236,10 @@ def list_clusters(
     )
     items = [_summary(r) for r in rows[:limit]]
     if len(rows) > limit:
-        cursor = encode_cursor(items[-1]["updated_seq"])
+        cursor = encode_cursor(items[-1]["updated_seq"], store_id)
         return ClusterPage(items, cursor, cursor)
     # Last page: nothing else up to `high` matches, so a later pull can start after `high`.
-    return ClusterPage(items, None, encode_cursor(max(high, after_seq)))
+    return ClusterPage(items, None, encode_cursor(max(high, after_seq), store_id))
 
 
 def ping(db: Snapshot) -> int | None:

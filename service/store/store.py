@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -56,7 +57,13 @@ class Store:
             self._check_schema()
 
     def _check_schema(self) -> None:
-        """Stamps a new store with SCHEMA_VERSION; refuses a store written by another version."""
+        """Stamps a new store with SCHEMA_VERSION and a random store id (cursors carry it); refuses
+        a store written by another version."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(counters.c.value).where(counters.c.name == "store_id")).scalar() is None:
+                # (another process may have stamped it first)
+                with contextlib.suppress(IntegrityError), conn.begin_nested():
+                    conn.execute(counters.insert().values(name="store_id", value=secrets.randbits(48)))
         with self.engine.begin() as conn:
             found = conn.execute(select(counters.c.value).where(counters.c.name == "schema")).scalar()
             if found is None:
@@ -197,16 +204,16 @@ class Store:
             limit: page size, 1..1000.
 
         Raises:
-            CursorError: the cursor is malformed.
+            CursorError: the cursor is malformed, from another store, or beyond this store's feed.
             ValueError: ``verdict`` or ``limit`` is out of range.
         """
         if verdict is not None and verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
-        after = decode_cursor(cursor) if cursor is not None else 0
+        after, cursor_store = decode_cursor(cursor) if cursor is not None else (0, None)
         with self.reading() as db:
-            return queries.list_clusters(db, after, limit, verdict, min_size, since)
+            return queries.list_clusters(db, after, limit, verdict, min_size, since, cursor_store)
 
     def ping(self) -> int | None:
         """The latest run id (None before the first publish); raises when the store is unreachable."""
