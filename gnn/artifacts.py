@@ -153,7 +153,9 @@ def load_model(directory: str | Path) -> Scorer:
     directory = Path(directory)
     config_path = directory / CONFIG_FILE
     if not config_path.is_file():
-        raise GNNError(f"{directory}: not a model directory (no {CONFIG_FILE}); train one with gnn.train")
+        raise GNNError(
+            f"{directory}: not a model directory (no {CONFIG_FILE}); train one with `ringscope train`"
+        )
     config = parse_config(yaml.safe_load(config_path.read_text()), str(config_path))
     scorer = scorer_class(config.model).load(directory)
     scorer.feature_names_ = load_feature_schema(directory)["features"]

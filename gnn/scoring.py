@@ -94,11 +94,17 @@ def load_model_dir(directory: str | Path) -> tuple[GraphScorer, str]:
         InputError: when the directory is missing or is not a model directory.
     """
     directory = Path(directory)
+    name = f"--model {directory}"
+    if not directory.exists():
+        raise InputError(name, "no such folder; train a model with `ringscope train --out DIR`")
+    if not (directory / "config.yaml").is_file():
+        raise InputError(name, "not a model folder (no config.yaml); train one with `ringscope train`")
     try:
         scorer = load_model(directory)
         schema = load_feature_schema(directory)
     except (GNNError, OSError, json.JSONDecodeError) as exc:
-        raise InputError(str(directory), f"cannot load the model ({exc})") from None
+        reason = str(exc).removeprefix(f"{directory}: ")
+        raise InputError(name, f"cannot load the model ({reason})") from None
     version = _version(directory, schema)
     return GraphScorer(scorer, schema, version), version
 

@@ -159,21 +159,107 @@ def detect_params(
     return DetectParams(graph=graph)
 
 
-def detect_and_publish(log, accounts_df, model, out: Path, store: str, params=None) -> tuple:
-    """Runs detection, publishes to the store (stable ids), then writes the output tables."""
-    from service.detection import write_outputs
+def check_store_url(url: str, purpose: str) -> None:
+    """Refuses an in-memory store, which would lose the run (detect) or hold nothing (serve)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # Store() names a malformed URL
+    if parsed.get_backend_name() == "sqlite" and (parsed.database or ":memory:") in ("", ":memory:"):
+        what = "the run would be lost when detect exits" if purpose == "detect" else "it would be empty"
+        fail(f"verdict store {url!r} is in memory: {what}; give a file, e.g. sqlite:///ringscope.db")
+
+
+def open_store(url: str):
+    """The verdict store, or one line naming what is wrong with it (before any work starts)."""
+    from service.store import Store, StoreError
+
+    try:
+        return Store(url)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def check_model(model: str | None) -> None:
+    """Loads the model once before any work, so a wrong ``--model`` fails at once."""
+    if model is None:
+        return
+    from gnn.scoring import load_default_model, load_model_dir
+
+    if model == "default":
+        load_default_model()
+    else:
+        load_model_dir(model)
+
+
+def detect_and_publish(log, accounts_df, model, out: Path, store, params=None) -> tuple:
+    """Runs detection, then publishes it and writes the output tables together.
+
+    The outputs are staged (with the run's stable ids) inside the publish transaction and moved into
+    ``out`` after the commit (:mod:`service.outputs`): if writing fails nothing is published, and a
+    crash after the commit is finished by the next ``detect`` into ``out``.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.outputs import crash_point, finish, stage
     from service.pipeline import run_detection
-    from service.store import Store
 
     with console.status("detecting") as status:
         detection = run_detection(log, accounts_df, model=model, params=params, progress=_progress(status))
         status.update("publishing to the verdict store")
-        with Store(store) as st:
-            result = st.publish(detection)
-        detection = detection.renamed(result.id_map)
+        staged: dict = {}
+
+        def write(result) -> None:
+            renamed = detection.renamed(result.id_map)
+            run = {
+                "run_id": result.run_id,
+                "store": store.display_url,
+                "store_id": store.store_id,
+                "model_version": renamed.model_version,
+                "detected_at": renamed.detected_at.isoformat(),
+                "source": str(log.source),
+            }
+            staged["tmp"] = stage(renamed, out, run)
+            staged["detection"] = renamed
+            crash_point("staged")
+
+        try:
+            result = store.publish(detection, before_commit=write)
+        except OSError as exc:
+            _drop(staged)
+            fail(f"--out {out}: cannot write the outputs ({exc.strerror or exc}); nothing was published")
+        except SQLAlchemyError as exc:
+            _drop(staged)
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            fail(
+                f"publishing to {store!r} failed ({reason[0] if reason else type(exc).__name__}); "
+                "nothing was published"
+            )
+        except BaseException:
+            _drop(staged)
+            raise
+        crash_point("committed")
         status.update(f"writing {out}")
-        paths = write_outputs(detection, out)
-    return detection, result, paths
+        paths = finish(staged["tmp"], out)
+    return staged["detection"], result, paths
+
+
+def _drop(staged: dict) -> None:
+    import shutil
+
+    if "tmp" in staged:
+        shutil.rmtree(staged["tmp"], ignore_errors=True)
+
+
+def recover_outputs(out: Path, store) -> None:
+    """Finishes or removes what earlier crashed runs left in ``out`` (see :func:`service.outputs.recover`)."""
+    from service.outputs import recover
+
+    for line in recover(out, store.store_id, store.has_run):
+        console.print(f"{out}: {line}", highlight=False)
 
 
 def print_detection(detection) -> None:
@@ -224,20 +310,26 @@ def detect(
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
     from graphs.events import load_accounts, load_events
+    from service.outputs import check_out_dir
 
     params = detect_params(identifiers, targets, ignore_column)
+    url = _store_url(store)
+    check_store_url(url, "detect")
+    chosen = None if structure_only else (model or "default")
     try:
-        with console.status(f"reading {events}"):
-            log = load_events(events)
-            acc = load_accounts(accounts) if accounts is not None else None
-        chosen = None if structure_only else (model or "default")
-        detection, result, paths = detect_and_publish(log, acc, chosen, out, _store_url(store), params)
+        # Everything that can be wrong with the options fails before the work starts.
+        out_dir = check_out_dir(out)
+        check_model(chosen)
+        with open_store(url) as st:
+            recover_outputs(out_dir, st)
+            with console.status(f"reading {events}"):
+                log = load_events(events)
+                acc = load_accounts(accounts) if accounts is not None else None
+            detection, result, paths = detect_and_publish(log, acc, chosen, out_dir, st, params)
     except InputError as exc:
         fail(str(exc))
     print_detection(detection)
-    console.print(
-        f"published run {result.run_id} to {_store_url(store)}; wrote " + ", ".join(map(str, paths.values()))
-    )
+    console.print(f"published run {result.run_id} to {url}; wrote " + ", ".join(map(str, paths.values())))
 
 
 @app.command()
@@ -272,7 +364,7 @@ def train(
     except InputError as exc:
         fail(str(exc))
     except GNNError as exc:
-        fail(f"{cfg}: {exc}")
+        fail(str(exc) if str(cfg) in str(exc) else f"{cfg}: {exc}")
     table = Table(title=f"model written to {out}", title_justify="left", show_header=False)
     for k in (
         "roc_auc",
@@ -295,16 +387,46 @@ def serve(
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (each with its own connections).", min=1, max=64)
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the web page over the verdict store."""
     import os
 
     from service.serve import run_server
+    from service.settings import parse_api_keys
 
-    if not os.environ.get("RINGSCOPE_API_KEYS"):
+    url = _store_url(store)
+    check_store_url(url, "serve")
+    keys = os.environ.get("RINGSCOPE_API_KEYS")
+    try:
+        parse_api_keys(keys)
+    except ValueError as exc:
+        fail(str(exc))
+    open_store(url).close()
+    check_port(host, port)
+    if not keys:
         err_console.print("warning: RINGSCOPE_API_KEYS is not set; every /v1 request will be refused (401)")
-    console.print(f"serving {_store_url(store)} on http://{host}:{port}/ (API docs at /docs)")
-    run_server(_store_url(store), host=host, port=port)
+    console.print(f"serving {url} on http://{host}:{port}/ (API docs at /docs)")
+    run_server(url, host=host, port=port, workers=workers)
+
+
+def check_port(host: str, port: int) -> None:
+    """One line when ``host:port`` cannot be bound (in use, no such interface, no permission)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"--host {host!r}: {exc.strerror}")
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -325,8 +447,17 @@ def demo(
     from graphs.events import load_accounts, load_events, load_labels
     from graphs.synthetic import WorldConfig, generate_world, write_world
     from graphs.truth import quality_report
+    from service.outputs import check_out_dir
 
     url = _store_url(store)
+    check_store_url(url, "detect")
+    try:
+        out_dir = check_out_dir(workdir / "out")
+    except InputError as exc:
+        fail(str(exc))
+    if serve_after:
+        check_port("127.0.0.1", port)
+    st = open_store(url)
     with console.status(f"generating a world of {accounts:,} accounts (seed {seed})"):
         paths = write_world(
             generate_world(WorldConfig(n_accounts=accounts, seed=seed)), workdir / "world", fmt="csv.gz"
@@ -339,7 +470,9 @@ def demo(
     except InputError as exc:
         fail(str(exc))
     print_log_summary(log.summary(), f"{paths['events']}")
-    detection, result, out_paths = detect_and_publish(log, acc, "default", workdir / "out", url)
+    with st:
+        recover_outputs(out_dir, st)
+        detection, result, out_paths = detect_and_publish(log, acc, "default", out_dir, st)
     print_detection(detection)
     q = quality_report(detection.accounts, detection.clusters, truth)
     console.print(
@@ -377,6 +510,13 @@ def main() -> None:
     try:
         app()
     except InputError as exc:  # a command that forgot to catch still prints one line
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 (the store's own errors are one line already)
+        from service.store import StoreError
+
+        if not isinstance(exc, StoreError):
+            raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,29 +68,8 @@ class Detection:
 
 
 def write_outputs(detection: Detection, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Writes ``accounts.csv``, ``clusters.csv`` and their Parquet twins, all or nothing.
+    """Writes ``accounts.csv``, ``clusters.csv``, their Parquet twins and ``run.json``, all or nothing
+    (see :mod:`service.outputs`; ``detect`` stages them inside the publish instead)."""
+    from service.outputs import write_outputs as write
 
-    The files are written into a temporary folder beside ``out_dir`` and moved into place only when
-    all of them are complete, so a crash leaves either the old outputs or the new ones.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".ringscope-", dir=out))
-    try:
-        acc = detection.accounts[ACCOUNT_COLUMNS + _extra(detection.accounts, ACCOUNT_COLUMNS)]
-        clu = detection.clusters[CLUSTER_COLUMNS + _extra(detection.clusters, CLUSTER_COLUMNS)]
-        acc.to_csv(tmp / "accounts.csv", index=False, float_format="%.6g")
-        clu.to_csv(tmp / "clusters.csv", index=False, float_format="%.6g")
-        acc.to_parquet(tmp / "accounts.parquet", index=False)
-        clu.to_parquet(tmp / "clusters.parquet", index=False)
-        paths = {}
-        for name in ("accounts.csv", "clusters.csv", "accounts.parquet", "clusters.parquet"):
-            os.replace(tmp / name, out / name)
-            paths[name] = out / name
-        return paths
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _extra(frame: pd.DataFrame, base: list[str]) -> list[str]:
-    return [c for c in frame.columns if c not in base]
+    return write(detection, out_dir)

@@ -43,19 +43,19 @@ class Settings(BaseSettings):
 def parse_api_keys(text: str | None) -> dict[str, Role]:
     """``"k1:investigator, k2:enforcement"`` -> ``{"k1": Role.investigator, "k2": Role.enforcement}``."""
     roles: dict[str, Role] = {}
-    for raw in (text or "").split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
+    entries = [e.strip() for e in (text or "").split(",")]
+    entries = [e for e in entries if e]
+    allowed = ", ".join(r.value for r in Role)
+    for i, entry in enumerate(entries, 1):
+        # Messages never echo the entry: it holds a secret.
+        where = f"RINGSCOPE_API_KEYS entry {i} of {len(entries)}"
         key, sep, role = entry.rpartition(":")
         key, role = key.strip(), role.strip()
         if not sep or not key:
-            raise ValueError(f"RINGSCOPE_API_KEYS entry {entry!r}: expected 'key:role'")
+            raise ValueError(f"{where}: expected 'key:role' with role {allowed} (the entry is not shown)")
         try:
             roles[key] = Role(role)
         except ValueError:
-            allowed = ", ".join(r.value for r in Role)
-            raise ValueError(
-                f"RINGSCOPE_API_KEYS entry for key {key[:4]}...: unknown role {role!r} (use {allowed})"
-            ) from None
+            shown = repr(role) if len(role) <= 20 and role.isidentifier() else "(not shown)"
+            raise ValueError(f"{where}: unknown role {shown}; use {allowed}") from None
     return roles

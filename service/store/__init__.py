@@ -4,7 +4,15 @@ from service.store.cursor import CursorError, decode_cursor, encode_cursor, pars
 from service.store.matching import match_clusters
 from service.store.publish import PublishResult
 from service.store.queries import ClusterPage
-from service.store.store import DEFAULT_URL, MAX_LIMIT, Store, StoreSchemaError, StoreUnavailable
+from service.store.store import (
+    DEFAULT_URL,
+    MAX_LIMIT,
+    Store,
+    StoreError,
+    StoreOpenError,
+    StoreSchemaError,
+    StoreUnavailable,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -13,6 +21,8 @@ __all__ = [
     "CursorError",
     "PublishResult",
     "Store",
+    "StoreError",
+    "StoreOpenError",
     "StoreSchemaError",
     "StoreUnavailable",
     "decode_cursor",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,7 +75,12 @@ class _Prepared:
     evidence: dict[str, str]  # local cluster id -> JSON text
 
 
-def publish(engine: Engine, detection: Detection, threshold: float = 0.5) -> PublishResult:
+def publish(
+    engine: Engine,
+    detection: Detection,
+    threshold: float = 0.5,
+    before_commit: Callable[[PublishResult], None] | None = None,
+) -> PublishResult:
     """Publishes ``detection`` as a new run, all or nothing (see :meth:`Store.publish`)."""
     started = time.perf_counter()
     lap = _Laps()
@@ -95,6 +100,9 @@ def publish(engine: Engine, detection: Detection, threshold: float = 0.5) -> Pub
                 .where(runs.c.run_id == result.run_id)
                 .values(publish_seconds=time.perf_counter() - started)
             )
+            if before_commit is not None:
+                before_commit(result)
+                lap("before_commit")
         lap("commit")
     return PublishResult(
         result.run_id,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from service.detection import VERDICTS, Detection
@@ -41,9 +42,33 @@ class Store:
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, create: bool = True) -> None:
-        """Opens (and by default creates the tables of) the store at ``url``."""
+        """Opens (and by default creates the tables of) the store at ``url``.
+
+        Raises:
+            StoreOpenError: the URL is malformed, names an unknown database or a driver that is
+                not installed, the database cannot be reached or written, or it is not a ringscope
+                store (it holds other tables); one line, without the password.
+            StoreSchemaError: the store was written by another version of ringscope.
+        """
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except NoSuchModuleError:
+            raise StoreOpenError(
+                f"verdict store {_shown(url)!r}: unknown database kind {url.split(':', 1)[0]!r} "
+                "(use sqlite:/// or postgresql+psycopg://)"
+            ) from None
+        except ArgumentError:
+            raise StoreOpenError(
+                f"verdict store {_shown(url)!r} is not a database URL "
+                "(e.g. sqlite:///ringscope.db or postgresql+psycopg://user@host/db)"
+            ) from None
+        except ImportError as exc:
+            raise StoreOpenError(
+                f"verdict store {_shown(url)!r}: its database driver is not installed ({exc.name or exc})"
+            ) from None
+        except OSError as exc:
+            raise StoreOpenError(f"verdict store {_shown(url)!r}: {exc.strerror or exc}") from None
         self._dialect = self.engine.dialect.name
         self._paramstyle = self.engine.dialect.paramstyle
         self._begin = {
@@ -53,8 +78,47 @@ class Store:
         self._unreachable = (dbapi.OperationalError, dbapi.InterfaceError)
         self._readers = _ReadConnections(self.engine)
         if create:
-            metadata.create_all(self.engine)
-            self._check_schema()
+            try:
+                self._check_foreign()
+                metadata.create_all(self.engine)
+                self._check_schema()
+            except SQLAlchemyError as exc:
+                self.engine.dispose()
+                raise StoreOpenError(f"verdict store {self.display_url!r}: {_reason(exc)}") from None
+            except StoreError:
+                self.engine.dispose()
+                raise
+        self._store_id: int | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _check_foreign(self) -> None:
+        """Refuses a database holding tables but not ours: ringscope never adds tables to it."""
+        found = set(inspect(self.engine).get_table_names())
+        if found and not {"runs", "counters"} <= found:
+            listed = ", ".join(sorted(found)[:5]) + (", ..." if len(found) > 5 else "")
+            raise StoreOpenError(
+                f"verdict store {self.display_url!r} is not a ringscope store (it holds other tables: "
+                f"{listed}); give a new database"
+            )
+
+    @property
+    def store_id(self) -> int | None:
+        """This store's random id (cursors and ``run.json`` carry it); None for a store never stamped."""
+        if self._store_id is None:
+            with self.engine.connect() as conn:
+                self._store_id = conn.execute(
+                    select(counters.c.value).where(counters.c.name == "store_id")
+                ).scalar()
+        return self._store_id
+
+    def has_run(self, run_id: int) -> bool:
+        """Whether run ``run_id`` is committed in this store."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
     def _check_schema(self) -> None:
         """Stamps a new store with SCHEMA_VERSION and a random store id (cursors carry it); refuses
@@ -125,7 +189,13 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def publish(self, detection: Detection, *, threshold: float = 0.5) -> PublishResult:
+    def publish(
+        self,
+        detection: Detection,
+        *,
+        threshold: float = 0.5,
+        before_commit: Callable[[PublishResult], None] | None = None,
+    ) -> PublishResult:
         """Publishes one detection run, atomically.
 
         Each new cluster is matched to the previous run's clusters by member overlap (Jaccard
@@ -135,6 +205,8 @@ class Store:
         Args:
             detection: the run; its cluster ids are run-local keys.
             threshold: the least Jaccard index of member sets that keeps a stable id.
+            before_commit: called with the result (run id, stable ids) inside the transaction; if
+                it raises, nothing is published (``detect`` writes its output files here).
 
         Returns:
             The run id and the map from the detection's cluster ids to stable ids.
@@ -143,7 +215,7 @@ class Store:
             ValueError: the detection is inconsistent (repeated ids, unknown verdict, an account in
                 a cluster that ``clusters`` lacks); nothing is written.
         """
-        return publish(self.engine, detection, threshold)
+        return publish(self.engine, detection, threshold, before_commit)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -221,7 +293,15 @@ class Store:
             return queries.ping(db)
 
 
-class StoreSchemaError(RuntimeError):
+class StoreError(RuntimeError):
+    """The verdict store cannot be used; the message is one line, without secrets."""
+
+
+class StoreOpenError(StoreError):
+    """The store's URL, driver, database or permissions are wrong (see :class:`Store`)."""
+
+
+class StoreSchemaError(StoreError):
     """The store was written by a ringscope with a different table layout."""
 
 
@@ -271,6 +351,21 @@ class _ReadConnections:
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+def _shown(url: str) -> str:
+    """A URL for messages: the password hidden, when it parses at all."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 (a URL that does not parse has no password to hide)
+        return url[:80] if "@" not in url else "<url>"
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's first line, without SQL or parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
 
 
 def _storable(key: str) -> bool:
