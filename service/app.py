@@ -8,14 +8,16 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.deps import SECURITY_SCHEMES
@@ -87,6 +89,36 @@ class Metrics:
         self.run_published.set(run["published_at"].timestamp())
 
 
+class ApiHeadersMiddleware:
+    """``HEAD`` on every ``GET`` route (answered as the ``GET`` would be, without the body), and on
+    JSON answers under ``/v1``: ``Cache-Control: no-store`` (verdicts change with every run and are
+    per key) and ``X-Content-Type-Options: nosniff``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        api = scope["path"].startswith("/v1")
+        if not head and not api:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start" and api:
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            elif message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"} if head else scope, receive, send_wrapped)
+
+
 class RequestLogMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware overhead): one JSON log line and the metrics per request."""
 
@@ -149,6 +181,30 @@ class RequestLogMiddleware:
         latency.observe(elapsed)
 
 
+SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-favicon-32x32.png")
+
+
+def add_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from ``service/static/vendor`` (copied from npm's swagger-ui-dist by
+    ``web/build.sh``, like cytoscape), so the API docs work without the internet."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    vendor = Path(__file__).resolve().parent / "static" / "vendor"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/swagger-favicon-32x32.png",
+        )
+
+    app.mount("/docs/assets", StaticFiles(directory=vendor, check_dir=False), name="docs-assets")
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, web: bool = False) -> FastAPI:
     """The ringscope HTTP service.
 
@@ -187,6 +243,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         lifespan=lifespan,
         # Prometheus (below) covers metrics; FastAPI's per-request OpenTelemetry checks cost ~20 us.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs is served from local copies of Swagger UI (add_docs): no CDN, works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -215,6 +274,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from service.web import add_web
 
         add_web(app)
+    add_docs(app)
+    app.add_middleware(ApiHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
 
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:

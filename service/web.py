@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-VENDOR_FILES = ("vendor/cytoscape.min.js",)
+VENDOR_FILES = ("vendor/cytoscape.min.js", "vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css")
 
 # The page only ever talks to its own origin. Styles may be inline (cytoscape sizes its canvas
 # through element styles); scripts may not.

@@ -468,3 +468,28 @@ def test_run_server_serves_and_shuts_down_gracefully(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_v1_answers_are_not_cached_or_sniffed(client: TestClient) -> None:
+    for path, headers in (("/v1/clusters", ENF), ("/v1/accounts/nobody", INV), ("/v1/clusters", {})):
+        r = client.get(path, headers=headers)
+        assert r.headers["cache-control"] == "no-store", (path, r.status_code)
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/v1/clusters", "/v1/clusters/c-000001", "/healthz", "/openapi.json"])
+def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
+    get = client.get(path, headers=INV)
+    head = client.head(path, headers=INV)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_docs_need_nothing_from_the_internet(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "swagger-ui-bundle.js" in html and "cdn" not in html.lower() and "https://" not in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        r = client.get(f"/docs/assets/{asset}")
+        if r.status_code == 404 and os.environ.get("RINGSCOPE_TEST_WEB") != "require":
+            pytest.skip("web/build.sh has not copied Swagger UI (needs npm)")
+        assert r.status_code == 200 and len(r.content) > 10_000

@@ -13,6 +13,11 @@ const vendor = join(here, '..', 'service', 'static', 'vendor');
 const FILES = [
   ['cytoscape/dist/cytoscape.min.js', 'cytoscape.min.js'],
   ['cytoscape/LICENSE', 'cytoscape.LICENSE.txt'],
+  // Swagger UI for the API docs at /docs (served from here, not from a CDN).
+  ['swagger-ui-dist/swagger-ui-bundle.js', 'swagger-ui-bundle.js'],
+  ['swagger-ui-dist/swagger-ui.css', 'swagger-ui.css'],
+  ['swagger-ui-dist/favicon-32x32.png', 'swagger-favicon-32x32.png'],
+  ['swagger-ui-dist/LICENSE', 'swagger-ui.LICENSE.txt'],
 ];
 
 const same = (a, b) => existsSync(b) && readFileSync(a).equals(readFileSync(b));
