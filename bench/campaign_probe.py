@@ -42,7 +42,7 @@ from graphs.synchrony import fdr_threshold, log10_poisson_sf, time_resolution
 from graphs.synthetic.regimes import generate_regime_world
 
 
-def cell_pairs(account, entity, t, n, window, grid, kmin=3, cap=500):
+def cell_pairs(account, entity, t, n, window, grid, kmin=3, cap=500, origin=None):
     """Significance inputs of every overlapping pair of kept cells at one window and grid."""
     h, _ = half_cells(t, window)
     g = h // 2 if grid == 0 else (h + 1) // 2
@@ -67,15 +67,22 @@ def cell_pairs(account, entity, t, n, window, grid, kmin=3, cap=500):
     o = (inc @ inc.T).tocoo()
     m = (o.row < o.col) & (o.data >= 3) & (ent[o.row] != ent[o.col])
     r, c, ov = o.row[m], o.col[m], o.data[m]
+    if origin is not None:
+        # A group engaging with its own members' content (friends, pods) is a community, not a
+        # campaign on outside targets: drop cell pairs where one target's originator is in the other cell.
+        oa, ob = origin[ent[r]], origin[ent[c]]
+        keys = set(zip(cell.tolist(), a.tolist()))
+        inside = np.array([(ci, x) in keys or (cj, y) in keys for ci, cj, x, y in zip(c, r, oa, ob)], bool)
+        r, c, ov = r[~inside], c[~inside], ov[~inside]
     s_rc = np.asarray(s_cb[r, bucket[c]]).ravel()
     s_cr = np.asarray(s_cb[c, bucket[r]]).ravel()
     mu = np.maximum(k[c] * s_rc / total_b[bucket[c]], k[r] * s_cr / total_b[bucket[r]])
     return inc, r, c, -log10_poisson_sf(ov, mu), nc * (nc - 1) / 2
 
 
-def linked_pairs(account, entity, t, n, windows, fdr=0.01):
+def linked_pairs(account, entity, t, n, windows, fdr=0.01, origin=None):
     """Account pairs in the intersection of a significant cell pair; the FDR cut; per-window counts."""
-    found = [(w, g, cell_pairs(account, entity, t, n, w, g)) for w in windows for g in (0, 1)]
+    found = [(w, g, cell_pairs(account, entity, t, n, w, g, origin=origin)) for w in windows for g in (0, 1)]
     found = [(w, g, f) for w, g, f in found if f is not None]
     tested = sum(f[4] for _, _, f in found)
     threshold = fdr_threshold(np.concatenate([f[3] for _, _, f in found] or [np.zeros(0)]), tested, fdr)
@@ -99,6 +106,7 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=40_000)
     ap.add_argument("--seed", type=int, default=3000, help="a tuning seed (evaluation seeds are 9000+)")
     ap.add_argument("--windows", default="86400,604800,1209600,2592000")
+    ap.add_argument("--origin", action="store_true", help="drop cell pairs whose target's originator is in the other cell")
     args = ap.parse_args()
     world = generate_regime_world(args.regime, args.accounts, args.seed)
     log = EventLog.from_frame(world.events)
@@ -108,7 +116,12 @@ def main() -> None:
     windows = sorted({max(int(w), res) for w in args.windows.split(",")})
     t0 = time.perf_counter()
     linked, threshold, per_window = linked_pairs(
-        acc.astype(np.int64), tgt.astype(np.int64), first.astype(np.int64), log.n_accounts, windows
+        acc.astype(np.int64),
+        tgt.astype(np.int64),
+        first.astype(np.int64),
+        log.n_accounts,
+        windows,
+        origin=log.entity_origin.astype(np.int64) if args.origin else None,
     )
     lab = world.labels.set_index("account_id").reindex(log.account_ids)
     ring = lab["ring_id"].fillna("").to_numpy()
