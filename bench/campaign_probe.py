@@ -71,8 +71,10 @@ def cell_pairs(account, entity, t, n, window, grid, kmin=3, cap=500, origin=None
         # A group engaging with its own members' content (friends, pods) is a community, not a
         # campaign on outside targets: drop cell pairs where one target's originator is in the other cell.
         oa, ob = origin[ent[r]], origin[ent[c]]
-        keys = set(zip(cell.tolist(), a.tolist()))
-        inside = np.array([(ci, x) in keys or (cj, y) in keys for ci, cj, x, y in zip(c, r, oa, ob)], bool)
+        keys = set(zip(cell.tolist(), a.tolist(), strict=True))
+        inside = np.array(
+            [(ci, x) in keys or (cj, y) in keys for ci, cj, x, y in zip(c, r, oa, ob, strict=True)], bool
+        )
         r, c, ov = r[~inside], c[~inside], ov[~inside]
     s_rc = np.asarray(s_cb[r, bucket[c]]).ravel()
     s_cr = np.asarray(s_cb[c, bucket[r]]).ravel()
@@ -106,7 +108,9 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=40_000)
     ap.add_argument("--seed", type=int, default=3000, help="a tuning seed (evaluation seeds are 9000+)")
     ap.add_argument("--windows", default="86400,604800,1209600,2592000")
-    ap.add_argument("--origin", action="store_true", help="drop cell pairs whose target's originator is in the other cell")
+    ap.add_argument(
+        "--origin", action="store_true", help="drop cell pairs whose target's originator is in the other cell"
+    )
     args = ap.parse_args()
     world = generate_regime_world(args.regime, args.accounts, args.seed)
     log = EventLog.from_frame(world.events)

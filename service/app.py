@@ -1,4 +1,4 @@
-"""Builds the FastAPI app over the verdict store (CONTRACT.md section 4)."""
+"""Builds the FastAPI app over the verdict store (docs/contract.md section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``ringscope`` command line (see CONTRACT.md section 2)."""
+"""The ``ringscope`` command line (see docs/contract.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Response models of the HTTP API, version 1 (CONTRACT.md section 4)."""
+"""Response models of the HTTP API, version 1 (docs/contract.md section 4)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 DEFAULT_START = 1_767_225_600
 DAY = 86_400
 HOUR = 3_600
-MINUTE = 60
 
 ACTIONS: tuple[str, ...] = ("signup", "login", "post", "follow", "like", "comment", "share", "message")
 ENTITY_TYPES: tuple[str, ...] = ("device", "ip", "phone", "email_domain", "account", "content")

@@ -98,10 +98,6 @@ class Rings:
     def n_rings(self) -> int:
         return int(self.kind.size)
 
-    def member_ring(self) -> np.ndarray:
-        """int64 [n_members], ring of each member position."""
-        return self.groups.group_of
-
     def pool_ip(self, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A random IP of each ring's pool (proxies rotate per connection)."""
         size = self.pool_size[ring]

@@ -476,14 +476,6 @@ def _set_counter(conn: Connection, name: str, value: int) -> None:
     conn.execute(counters.update().where(counters.c.name == name).values(value=value))
 
 
-def _num(x: Any) -> float | None:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) else None
-
-
 def _nums(col: pd.Series) -> list[float | None]:
     arr = col.to_numpy(dtype=float)
     out = arr.astype(object)
