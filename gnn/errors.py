@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from graphs.errors import RingscopeError
 
-class GNNError(ValueError):
+
+class GNNError(RingscopeError, ValueError):
     """Base class: a user-fixable problem with a config, a graph or a saved model."""
 
 

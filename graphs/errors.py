@@ -1,9 +1,18 @@
-"""The one exception type users see."""
+"""The project's error base and the error for bad input files.
+
+Every error a user can fix derives from :class:`RingscopeError` (bad input, a wrong config or model,
+an unusable verdict store); its message is one line, without secrets, and the CLI prints it as
+``error: ...`` with exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 
-class InputError(Exception):
+class RingscopeError(Exception):
+    """Base of every user-fixable ringscope error; the message is one line meant for the user."""
+
+
+class InputError(RingscopeError):
     """Bad user input: a file that is missing, unreadable or malformed.
 
     The message is one sentence naming the file, the row and the column where they are known, and

@@ -110,9 +110,10 @@ def generate(
 
 
 def _store_url(store: str | None) -> str:
-    import os
+    """``--store``, else the service settings (``RINGSCOPE_STORE``, else the default SQLite file)."""
+    from service.settings import Settings
 
-    return store or os.environ.get("RINGSCOPE_STORE") or "sqlite:///ringscope.db"
+    return store or Settings().store_url
 
 
 def _progress(status):
@@ -487,7 +488,6 @@ def demo(
     if not keys:
         key = secrets.token_urlsafe(16)
         keys = f"{key}:investigator"
-        os.environ["RINGSCOPE_API_KEYS"] = keys
         console.print(f"API key (investigator): [bold]{key}[/]")
     else:
         key = keys.split(",")[0].split(":")[0]
@@ -506,17 +506,12 @@ def demo(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: any user-fixable error a command did not catch is one line."""
+    from graphs.errors import RingscopeError
+
     try:
         app()
-    except InputError as exc:  # a command that forgot to catch still prints one line
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except Exception as exc:  # noqa: BLE001 (the store's own errors are one line already)
-        from service.store import StoreError
-
-        if not isinstance(exc, StoreError):
-            raise
+    except RingscopeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 

@@ -7,6 +7,8 @@ from enum import StrEnum
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.store.store import DEFAULT_URL
+
 
 class Role(StrEnum):
     """What an API key may see."""
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     store_url: str = Field(
-        "sqlite:///ringscope.db", validation_alias=AliasChoices("RINGSCOPE_STORE", "store_url")
+        DEFAULT_URL, validation_alias=AliasChoices("RINGSCOPE_STORE", "store_url")
     )
     api_keys: str = Field("", validation_alias=AliasChoices("RINGSCOPE_API_KEYS", "api_keys"))
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from graphs.errors import RingscopeError
 from service.detection import VERDICTS, Detection
 from service.store import queries
 from service.store.cursor import decode_cursor
@@ -293,7 +294,7 @@ class Store:
             return queries.ping(db)
 
 
-class StoreError(RuntimeError):
+class StoreError(RingscopeError, RuntimeError):
     """The verdict store cannot be used; the message is one line, without secrets."""
 
 
