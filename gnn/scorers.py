@@ -8,9 +8,11 @@ directly. :func:`build_scorer` picks the right one from a config.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -76,10 +78,19 @@ def scorer_class(model: str) -> type:
     return GNNScorer if issubclass(cls, nn.Module) else cls
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's and torch's generators (NumPy randomness here always takes an explicit seed)."""
-    random.seed(seed)
-    torch.manual_seed(seed)
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seeds Python's and torch's (CPU) generators for the block and restores them afterwards, so
+    fitting is reproducible without touching the caller's random state (NumPy randomness here always
+    takes an explicit generator)."""
+    state = random.getstate()
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(state)
 
 
 def as_mask(mask: Tensor | np.ndarray | None, num_nodes: int, name: str) -> np.ndarray:
@@ -288,10 +299,13 @@ class GNNScorer:
             val_mask: nodes for early stopping and the decision threshold; when absent or single-class,
                 training runs all ``epochs`` and keeps the last weights.
         """
+        with seeded(self.config.seed):
+            return self._fit(data, train_mask, val_mask)
+
+    def _fit(self, data: Data, train_mask, val_mask) -> Self:
         cfg = self.config
         inputs = GraphInputs(data, need_labels=True)
         train, val = labelled_masks(inputs, train_mask, val_mask)
-        seed_everything(cfg.seed)
         self.in_channels_ = int(inputs.x.size(1))
         self.num_relations_ = inputs.num_relations
         self.relation_names_ = inputs.relation_names

@@ -11,7 +11,9 @@ ever scored whole.
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import igraph as ig
@@ -66,9 +68,23 @@ def _graph(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> ig.G
     return g
 
 
+@contextlib.contextmanager
+def _igraph_seeded(seed: int) -> Iterator[None]:
+    """igraph draws from one process-wide generator (Python's ``random`` module by default): give it
+    a private seeded one for the block, then hand the default back."""
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        yield
+    finally:
+        ig.set_random_number_generator(random)
+
+
 def _partition(g: ig.Graph, p: ClusterParams, resolution: float) -> np.ndarray:
-    random.seed(p.seed)
-    ig.set_random_number_generator(random.Random(p.seed))
+    with _igraph_seeded(p.seed):
+        return _partition_unseeded(g, p, resolution)
+
+
+def _partition_unseeded(g: ig.Graph, p: ClusterParams, resolution: float) -> np.ndarray:
     if p.method == "leiden":
         part = g.community_leiden(
             objective_function=p.objective,

@@ -196,3 +196,28 @@ def test_passive_member_leaves_but_lockstep_member_stays() -> None:
     assert out[code["customer"]] == -1
     assert out[code["straggler"]] == 0 and out[code["member"]] == 0
     assert detach_passive(ctx, np.array([0]), None) is ctx.labels
+
+
+def test_clustering_and_fitting_leave_global_random_state_alone() -> None:
+    """Randomness is explicit: Leiden and GNN fitting neither reseed nor consume the caller's generators."""
+    import random
+
+    import torch
+
+    from graphs.communities import detect_communities
+
+    random.seed(123)
+    torch.manual_seed(123)
+    before = (random.random(), torch.rand(1).item())
+    random.seed(123)
+    torch.manual_seed(123)
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 50, 200)
+    dst = (src + rng.integers(1, 50, 200)) % 50
+    detect_communities(50, np.minimum(src, dst), np.maximum(src, dst), np.ones(200))
+    from gnn.scorers import seeded
+
+    with seeded(7):
+        random.random()
+        torch.rand(3)
+    assert (random.random(), torch.rand(1).item()) == before
