@@ -139,25 +139,35 @@ IgnoreColumnOption = Annotated[
 
 
 def detect_params(
-    identifiers: str | None = None, targets: str | None = None, ignore_columns: str | None = None
+    identifiers: str | None = None,
+    targets: str | None = None,
+    ignore_columns: str | None = None,
+    config: Path | None = None,
 ):
-    """Detection knobs from the command line's schema options (declared roles, columns switched off)."""
-    from graphs.attributes import AttributeParams
-    from graphs.params import GraphParams
+    """Detection knobs: ``--config`` (YAML, :mod:`service.detect_config`), then the command line's
+    schema options on top (declared roles, columns switched off)."""
+    import dataclasses
+
+    from graphs.errors import RingscopeError
+    from service.detect_config import load_detect_config
     from service.pipeline import DetectParams
 
     def names(value: str | None) -> tuple[str, ...] | None:
         return None if not value else tuple(v.strip() for v in value.split(",") if v.strip())
 
     try:
-        graph = GraphParams(
-            identifier_types=names(identifiers),
-            target_types=names(targets),
-            attributes=AttributeParams(ignore=names(ignore_columns) or ()),
-        )
-    except ValueError as exc:
+        params = load_detect_config(config) if config is not None else DetectParams()
+        graph = params.graph
+        changes = {}
+        if identifiers:
+            changes["identifier_types"] = names(identifiers)
+        if targets:
+            changes["target_types"] = names(targets)
+        if ignore_columns:
+            changes["attributes"] = dataclasses.replace(graph.attributes, ignore=names(ignore_columns) or ())
+        return dataclasses.replace(params, graph=dataclasses.replace(graph, **changes))
+    except (RingscopeError, ValueError) as exc:
         fail(str(exc))
-    return DetectParams(graph=graph)
 
 
 def check_store_url(url: str, purpose: str) -> None:
@@ -308,12 +318,16 @@ def detect(
     identifiers: IdentifiersOption = None,
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Detection knobs (YAML: graph, cluster, evidence, verdict, refine); see docs."),
+    ] = None,
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
     from graphs.events import load_accounts, load_events
     from service.outputs import check_out_dir
 
-    params = detect_params(identifiers, targets, ignore_column)
+    params = detect_params(identifiers, targets, ignore_column, config)
     url = _store_url(store)
     check_store_url(url, "detect")
     chosen = None if structure_only else (model or "default")

@@ -15,17 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphs.communities import ClusterParams, detect_communities, merge_linked
+from graphs.communities import ClusterParams, detect_communities
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
-from graphs.lockstep import (
-    attach_lockstep,
-    detach_passive,
-    detach_unsynchronised,
-    merge_shared_campaigns,
-)
 from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
+from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
     StructuralScorer,
     VerdictParams,
@@ -48,20 +43,9 @@ class DetectParams:
     cluster: ClusterParams = field(default_factory=ClusterParams)
     evidence: EvidenceParams = field(default_factory=EvidenceParams)
     verdict: VerdictParams = field(default_factory=VerdictParams)
-    # Relation multipliers when merging relations into the one graph clustered.
+    refine: RefineParams = field(default_factory=RefineParams)
+    # Relation multipliers of the graph clustered (None: GraphParams.relation_weights).
     relation_weights: dict[str, float] | None = None
-    # Flagged communities linked to each other at this share of their internal density merge (0: off).
-    merge_ratio: float = 0.25
-    # Unclustered accounts that hit this many of a flagged cluster's synchronised targets, inside
-    # its windows, join it (0: off). See graphs/lockstep.py.
-    lockstep_min_targets: int = 2
-    # Flagged clusters sharing this share of their synchronised targets merge (0: off).
-    campaign_overlap: float = 0.5
-    # Members of flagged clusters tied only by being interacted with, with a low model score, leave.
-    detach_passive: bool = True
-    # Members of flagged synchrony-driven clusters without a synchrony edge inside leave (0: off):
-    # the share of members with such an edge from which a cluster counts as synchrony-driven.
-    detach_unsynced_share: float = 0.3
     max_drawn_edges: int = 2000
 
 
@@ -185,64 +169,11 @@ def score_log(
 
     feats, c_score = cluster_scores(prep)
     # Membership refinements, each over the clusters flagged so far, each followed by a re-score.
-    steps = []
-    if p.merge_ratio > 0:
-        steps.append(
-            (
-                "merge",
-                "merging pieces of the same ring",
-                lambda prep, flagged: merge_linked(
-                    prep.labels, *prep.edges, flagged, p.merge_ratio, p.cluster.min_size
-                ),
-            )
-        )
-    if p.lockstep_min_targets > 0:
-        steps.append(
-            (
-                "lockstep",
-                "attaching lockstep stragglers",
-                lambda prep, flagged: attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets),
-            )
-        )
-    if p.campaign_overlap > 0:
-        steps.append(
-            (
-                "campaigns",
-                "merging clusters of the same campaigns",
-                lambda prep, flagged: merge_shared_campaigns(prep.ctx, flagged, p.campaign_overlap),
-            )
-        )
-    if p.lockstep_min_targets > 0:
-        # Once more: members attached above bring the cluster's other campaigns into view.
-        steps.append(
-            (
-                "lockstep_again",
-                "attaching lockstep stragglers of the merged clusters",
-                lambda prep, flagged: attach_lockstep(prep.ctx, flagged, p.lockstep_min_targets),
-            )
-        )
-    if p.detach_passive:
-        steps.append(
-            (
-                "detach",
-                "detaching members tied only by being interacted with",
-                lambda prep, flagged: detach_passive(prep.ctx, flagged, own, min_size=p.cluster.min_size),
-            )
-        )
-    if p.detach_unsynced_share > 0:
-        steps.append(
-            (
-                "detach_unsynced",
-                "detaching members that never act in sync with their cluster",
-                lambda prep, flagged: detach_unsynchronised(
-                    prep.ctx, flagged, min_synced_share=p.detach_unsynced_share, min_size=p.cluster.min_size
-                ),
-            )
-        )
+    steps = refinement_steps(p.refine, p.cluster.min_size, own)
     for key, message, step in steps:
         say(message)
         t = time.perf_counter()
-        new = step(prep, np.flatnonzero(c_score >= p.verdict.suspicious))
+        new = step(prep.labels, prep.edges, prep.ctx, np.flatnonzero(c_score >= p.verdict.suspicious))
         if not np.array_equal(new, prep.labels):
             prep = regroup(prep, new, prep.graph.log, accounts, p)
             feats, c_score = cluster_scores(prep)
@@ -382,11 +313,7 @@ def run_detection(
         "evidence": asdict(p.evidence),
         "verdict": asdict(p.verdict),
         "relation_weights": p.relation_weights,
-        "merge_ratio": p.merge_ratio,
-        "lockstep_min_targets": p.lockstep_min_targets,
-        "campaign_overlap": p.campaign_overlap,
-        "detach_passive": p.detach_passive,
-        "detach_unsynced_share": p.detach_unsynced_share,
+        "refine": asdict(p.refine),
         "model": str(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "graph_timings_s": {k: round(v, 3) for k, v in prep.graph.meta.get("timings", {}).items()},

@@ -28,9 +28,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    store_url: str = Field(
-        DEFAULT_URL, validation_alias=AliasChoices("RINGSCOPE_STORE", "store_url")
-    )
+    store_url: str = Field(DEFAULT_URL, validation_alias=AliasChoices("RINGSCOPE_STORE", "store_url"))
     api_keys: str = Field("", validation_alias=AliasChoices("RINGSCOPE_API_KEYS", "api_keys"))
 
     def key_roles(self) -> dict[str, Role]:

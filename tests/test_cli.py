@@ -174,3 +174,26 @@ def test_detect_prints_roles_and_calibration_and_takes_schema_options(
     res = cli("detect", events=world_dir / "events.csv", out=tmp_path / "o3", identifiers="ip", targets="ip")
     assert res.exit_code == 2 and "both an identifier and a target" in " ".join(res.output.split())
     assert "Traceback" not in res.output
+
+
+def test_detect_config_reaches_the_run(tmp_path: Path, world_dir: Path) -> None:
+    cfg = tmp_path / "detect.yaml"
+    cfg.write_text("cluster:\n  resolution: 0.08\nrefine:\n  detach_passive: false\n")
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    res = cli(
+        "detect",
+        "--structure-only",
+        events=world_dir / "events.csv",
+        out=tmp_path / "o",
+        store=store,
+        config=cfg,
+    )
+    assert res.exit_code == 0, res.output
+    from service.store import Store
+
+    with Store(store) as st:
+        params = st.latest_run()["params"] if "params" in st.latest_run() else st.run(1)["params"]
+    assert params["cluster"]["resolution"] == 0.08 and params["refine"]["detach_passive"] is False
+    cfg.write_text("cluster:\n  resolutoin: 0.08\n")
+    res = cli("detect", events=world_dir / "events.csv", out=tmp_path / "o2", store=store, config=cfg)
+    assert res.exit_code == 2 and "cluster.resolutoin" in res.output

@@ -68,7 +68,7 @@ def test_merge_linked_joins_fragments_only_among_candidates() -> None:
     edges += [(a, b, 0.5) for a in range(8, 16) for b in range(16, 24)]
     e = np.array(edges)
     labels = np.repeat([0, 1, 2], 8).astype(np.int32)
-    merged = merge_linked(labels, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2], np.array([0, 1]))
+    merged = merge_linked(labels, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2], np.array([0, 1]), 0.25)
     assert len(set(merged[:16])) == 1 and merged[16] != merged[0]
 
 

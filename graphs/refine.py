@@ -1,0 +1,130 @@
+"""Membership refinements of flagged clusters, in order, with their knobs (:class:`RefineParams`).
+
+Leiden finds a ring's dense core; the steps below, each over the clusters flagged so far, fix what a
+partition of one graph gets wrong about coordinated groups (each is explained in
+:mod:`graphs.lockstep` and :func:`graphs.communities.merge_linked`):
+
+1. ``merge``: pieces of one ring densely linked to each other merge;
+2. ``lockstep``: unclustered accounts acting inside the cluster's campaigns join it;
+3. ``campaigns``: clusters of the same campaigns merge;
+4. ``lockstep_again``: stragglers of the merged clusters join;
+5. ``detach``: members tied only by being interacted with (a promoted customer) leave;
+6. ``detach_unsynced``: members of a synchrony-driven cluster that never act in sync leave.
+
+The caller re-measures and re-scores after every step that changed the labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .communities import merge_linked
+from .evidence import ClusterContext
+from .lockstep import attach_lockstep, detach_passive, detach_unsynchronised, merge_shared_campaigns
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    """Knobs of the membership refinements (0 or False switches a step off).
+
+    Attributes:
+        merge_ratio: flagged communities linked to each other at this share of their internal
+            density merge.
+        lockstep_min_targets: unclustered accounts that hit this many of a flagged cluster's
+            synchronised targets, inside its windows, join it.
+        lockstep_min_share: a synchronised group counts for the lockstep pass when at least this
+            share of the cluster took part.
+        campaign_overlap: flagged clusters sharing this share of their synchronised targets merge.
+        campaign_min_shared: ... and at least this many targets.
+        campaign_min_share: a cluster's campaigns are its synchronised groups holding this share of
+            its members.
+        detach_passive: members tied only by being interacted with, with a low model score, leave.
+        detach_max_own: "a low model score": below this.
+        detach_unsynced_share: members without a synchrony edge inside leave a flagged cluster in
+            which at least this share of members has one (a synchrony-driven cluster).
+    """
+
+    merge_ratio: float = 0.25
+    lockstep_min_targets: int = 2
+    lockstep_min_share: float = 0.3
+    campaign_overlap: float = 0.5
+    campaign_min_shared: int = 2
+    campaign_min_share: float = 0.2
+    detach_passive: bool = True
+    detach_max_own: float = 0.5
+    detach_unsynced_share: float = 0.3
+
+    def __post_init__(self) -> None:
+        for name in ("merge_ratio", "lockstep_min_share", "campaign_overlap", "campaign_min_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"refine.{name} must be in [0, 1]")
+        if self.lockstep_min_targets < 0 or self.campaign_min_shared < 1:
+            raise ValueError("refine.lockstep_min_targets must be >= 0 and campaign_min_shared >= 1")
+
+
+#: One step: (key for timings, progress message, labels -> new labels).
+Step = tuple[str, str, Callable[[np.ndarray, tuple, ClusterContext, np.ndarray], np.ndarray]]
+
+
+def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> list[Step]:
+    """The enabled steps, in order. Each takes ``(labels, (src, dst, weight), ctx, flagged)``.
+
+    Args:
+        p: the knobs.
+        min_size: clusters left smaller than this dissolve.
+        own: the model's score per account (None without a model: nobody is detached as passive).
+    """
+    steps: list[Step] = []
+    if p.merge_ratio > 0:
+        steps.append(
+            (
+                "merge",
+                "merging pieces of the same ring",
+                lambda labels, edges, ctx, flagged: merge_linked(
+                    labels, *edges, flagged, p.merge_ratio, min_size
+                ),
+            )
+        )
+
+    def lockstep(labels, edges, ctx, flagged):
+        return attach_lockstep(ctx, flagged, p.lockstep_min_targets, p.lockstep_min_share)
+
+    if p.lockstep_min_targets > 0:
+        steps.append(("lockstep", "attaching lockstep stragglers", lockstep))
+    if p.campaign_overlap > 0:
+        steps.append(
+            (
+                "campaigns",
+                "merging clusters of the same campaigns",
+                lambda labels, edges, ctx, flagged: merge_shared_campaigns(
+                    ctx, flagged, p.campaign_overlap, p.campaign_min_shared, p.campaign_min_share
+                ),
+            )
+        )
+    if p.lockstep_min_targets > 0:
+        # Once more: members attached above bring the cluster's other campaigns into view.
+        steps.append(("lockstep_again", "attaching lockstep stragglers of the merged clusters", lockstep))
+    if p.detach_passive:
+        steps.append(
+            (
+                "detach",
+                "detaching members tied only by being interacted with",
+                lambda labels, edges, ctx, flagged: detach_passive(
+                    ctx, flagged, own, max_own=p.detach_max_own, min_size=min_size
+                ),
+            )
+        )
+    if p.detach_unsynced_share > 0:
+        steps.append(
+            (
+                "detach_unsynced",
+                "detaching members that never act in sync with their cluster",
+                lambda labels, edges, ctx, flagged: detach_unsynchronised(
+                    ctx, flagged, min_synced_share=p.detach_unsynced_share, min_size=min_size
+                ),
+            )
+        )
+    return steps
