@@ -18,6 +18,10 @@ import pandas as pd
 
 SHIPPED = "structural_model.json"
 
+#: The three verdicts, strongest first (the one place they are spelled; CLI, store and API import them).
+RING, SUSPICIOUS, BENIGN = "ring", "suspicious", "benign"
+VERDICTS: tuple[str, str, str] = (RING, SUSPICIOUS, BENIGN)
+
 
 @dataclass(frozen=True)
 class VerdictParams:
@@ -119,8 +123,8 @@ def cluster_verdicts(
 ) -> np.ndarray:
     """``ring`` / ``suspicious`` / ``benign`` per cluster; ``ring`` overrides ``p.ring`` (null-calibrated)."""
     ring = p.ring if ring is None else ring
-    v = np.where(score >= p.suspicious, "suspicious", "benign").astype(object)
-    v[(score >= ring) & (size >= p.min_ring_size)] = "ring"
+    v = np.where(score >= p.suspicious, SUSPICIOUS, BENIGN).astype(object)
+    v[(score >= ring) & (size >= p.min_ring_size)] = RING
     return v
 
 
@@ -180,9 +184,9 @@ def account_verdicts(
 ) -> np.ndarray:
     """The cluster's verdict; for accounts in no cluster, ``suspicious`` when the model's own score
     reaches ``lone_suspicious``, else ``benign``."""
-    v = np.full(labels.shape[0], "benign", dtype=object)
+    v = np.full(labels.shape[0], BENIGN, dtype=object)
     in_cluster = labels >= 0
     v[in_cluster] = cluster_verdict[labels[in_cluster]]
     if own is not None:
-        v[~in_cluster & (own >= p.lone_suspicious)] = "suspicious"
+        v[~in_cluster & (own >= p.lone_suspicious)] = SUSPICIOUS
     return v

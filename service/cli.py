@@ -274,6 +274,8 @@ def recover_outputs(out: Path, store) -> None:
 
 
 def print_detection(detection) -> None:
+    from graphs.scoring import RING, VERDICTS
+
     run = detection.params
     if run.get("roles"):
         console.print(f"entity roles: {run['roles']}", highlight=False)
@@ -292,12 +294,12 @@ def print_detection(detection) -> None:
     table.add_column("verdict")
     table.add_column("clusters", justify="right")
     table.add_column("accounts", justify="right")
-    for v in ("ring", "suspicious", "benign"):
+    for v in VERDICTS:
         sel = clusters[clusters["verdict"] == v]
         n_acc = int((detection.accounts["verdict"] == v).sum())
         table.add_row(v, f"{len(sel):,}", f"{n_acc:,}")
     console.print(table)
-    rings = clusters[clusters["verdict"] == "ring"].sort_values("score", ascending=False).head(5)
+    rings = clusters[clusters["verdict"] == RING].sort_values("score", ascending=False).head(5)
     for r in rings.itertuples():
         words = detection.evidence.get(r.cluster_id, {}).get("summary", [])
         console.print(f"[bold]{r.cluster_id}[/] size {r.size}, score {r.score:.2f}: " + " ".join(words[:2]))

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphs.scoring import VERDICTS
+
+__all__ = ["ACCOUNT_COLUMNS", "CLUSTER_COLUMNS", "EDGE_COLUMNS", "VERDICTS", "Detection", "write_outputs"]
+
 ACCOUNT_COLUMNS = ["account_id", "score", "cluster_id", "verdict"]
 CLUSTER_COLUMNS = ["cluster_id", "size", "verdict", "score"]
 EDGE_COLUMNS = ["cluster_id", "src", "dst", "relation", "weight"]
-VERDICTS = ("ring", "suspicious", "benign")
 
 
 @dataclass

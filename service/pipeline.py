@@ -22,6 +22,9 @@ from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.params import GraphParams
 from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
+    BENIGN,
+    RING,
+    SUSPICIOUS,
     StructuralScorer,
     VerdictParams,
     account_scores,
@@ -285,7 +288,7 @@ def run_detection(
     lone = consensus_deviation(graph.features, graph.feature_names)
     a_score = account_scores(labels, c_score, own, p.verdict, lone)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
-    flagged = np.flatnonzero(c_verdict != "benign")
+    flagged = np.flatnonzero(c_verdict != BENIGN)
     evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)
     timings["evidence"] = time.perf_counter() - t
 
@@ -336,9 +339,9 @@ def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:
 
 def _reason(verdict: str, score: float, p: VerdictParams, ring: float) -> str:
     need = f"{ring:.2f}" if np.isfinite(ring) else "a score this log's null copy never reaches"
-    if verdict == "ring":
+    if verdict == RING:
         return f"cluster score {score:.2f} >= ring threshold {need} (beats this log's null copy)"
-    if verdict == "suspicious":
+    if verdict == SUSPICIOUS:
         return f"cluster score {score:.2f} >= suspicious threshold {p.suspicious} (ring needs {need})"
     return f"cluster score {score:.2f} < suspicious threshold {p.suspicious}"
 

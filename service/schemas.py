@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["ring", "suspicious", "benign"]
+from graphs.scoring import VERDICTS
+
+Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 Change = Literal["new", "verdict", "members", "dissolved"]
 Status = Literal["active", "dissolved"]
 
