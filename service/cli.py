@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graphs.errors import InputError
+from graphs.errors import InputError, RingscopeError
 
 app = typer.Typer(
     name="ringscope",
@@ -207,69 +207,19 @@ def check_model(model: str | None) -> None:
 
 
 def detect_and_publish(log, accounts_df, model, out: Path, store, params=None) -> tuple:
-    """Runs detection, then publishes it and writes the output tables together.
-
-    The outputs are staged (with the run's stable ids) inside the publish transaction and moved into
-    ``out`` after the commit (:mod:`service.outputs`): if writing fails nothing is published, and a
-    crash after the commit is finished by the next ``detect`` into ``out``.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from service.outputs import crash_point, finish, stage
-    from service.pipeline import run_detection
+    """:func:`service.runs.detect_and_publish` with a progress spinner; one line on failure."""
+    from service.runs import detect_and_publish as run_and_publish
 
     with console.status("detecting") as status:
-        detection = run_detection(log, accounts_df, model=model, params=params, progress=_progress(status))
-        status.update("publishing to the verdict store")
-        staged: dict = {}
-
-        def write(result) -> None:
-            renamed = detection.renamed(result.id_map)
-            run = {
-                "run_id": result.run_id,
-                "store": store.display_url,
-                "store_id": store.store_id,
-                "model_version": renamed.model_version,
-                "detected_at": renamed.detected_at.isoformat(),
-                "source": str(log.source),
-            }
-            staged["tmp"] = stage(renamed, out, run)
-            staged["detection"] = renamed
-            crash_point("staged")
-
-        try:
-            result = store.publish(detection, before_commit=write)
-        except OSError as exc:
-            _drop(staged)
-            fail(f"--out {out}: cannot write the outputs ({exc.strerror or exc}); nothing was published")
-        except SQLAlchemyError as exc:
-            _drop(staged)
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            fail(
-                f"publishing to {store!r} failed ({reason[0] if reason else type(exc).__name__}); "
-                "nothing was published"
-            )
-        except BaseException:
-            _drop(staged)
-            raise
-        crash_point("committed")
-        status.update(f"writing {out}")
-        paths = finish(staged["tmp"], out)
-    return staged["detection"], result, paths
-
-
-def _drop(staged: dict) -> None:
-    import shutil
-
-    if "tmp" in staged:
-        shutil.rmtree(staged["tmp"], ignore_errors=True)
+        run = run_and_publish(log, accounts_df, model, out, store, params, progress=_progress(status))
+    return run.detection, run.published, run.paths
 
 
 def recover_outputs(out: Path, store) -> None:
     """Finishes or removes what earlier crashed runs left in ``out`` (see :func:`service.outputs.recover`)."""
-    from service.outputs import recover
+    from service.runs import recover_outputs as recover
 
-    for line in recover(out, store.store_id, store.has_run):
+    for line in recover(out, store):
         console.print(f"{out}: {line}", highlight=False)
 
 
@@ -343,7 +293,7 @@ def detect(
                 log = load_events(events)
                 acc = load_accounts(accounts) if accounts is not None else None
             detection, result, paths = detect_and_publish(log, acc, chosen, out_dir, st, params)
-    except InputError as exc:
+    except RingscopeError as exc:
         fail(str(exc))
     print_detection(detection)
     console.print(f"published run {result.run_id} to {url}; wrote " + ", ".join(map(str, paths.values())))
@@ -523,8 +473,6 @@ def demo(
 
 def main() -> None:
     """Console-script entry point: any user-fixable error a command did not catch is one line."""
-    from graphs.errors import RingscopeError
-
     try:
         app()
     except RingscopeError as exc:

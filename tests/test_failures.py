@@ -238,12 +238,12 @@ def test_kill_at_random_moments_then_recover(tmp_path: Path, small: Path) -> Non
 
 
 def test_failed_output_write_publishes_nothing(tmp_path: Path, small: Path, monkeypatch) -> None:
-    import service.outputs
+    import service.runs
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(service.outputs, "stage", full_disk)
+    monkeypatch.setattr(service.runs, "stage", full_disk)
     store = f"sqlite:///{tmp_path / 's.db'}"
     res = cli(
         "detect",
