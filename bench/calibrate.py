@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from graphs.events import EventLog
-from graphs.scoring import StructuralScorer
+from graphs.scoring import StructuralScorer, with_mean_model_score
 from graphs.synthetic.regimes import FIT_REGIMES, generate_regime_world
 from graphs.truth import cluster_truth
-from service.pipeline import DetectParams, add_gnn_feature, prepare
+from service.pipeline import DetectParams, prepare
 
 TUNING_SEED = 1000
 #: Inverse L2 strength of the logistic regression (0.3 and a mix of world sizes were tried: ring
@@ -54,7 +54,9 @@ def tuning_features(
         y = cluster_truth(prep.labels, truth["is_bot"].fillna(0).to_numpy()).reindex(prep.features.index)
         plain.append(prep.features)
         if scorer is not None:
-            gnn.append(add_gnn_feature(prep, np.asarray(scorer.score_graph(prep.graph))))
+            gnn.append(
+                with_mean_model_score(prep.features, prep.labels, np.asarray(scorer.score_graph(prep.graph)))
+            )
         ys.append(y.fillna(0).to_numpy(int))
         print(
             f"world {regime} {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, "

@@ -190,3 +190,21 @@ def account_verdicts(
     if own is not None:
         v[~in_cluster & (own >= p.lone_suspicious)] = SUSPICIOUS
     return v
+
+
+def verdict_reason(verdict: str, score: float, p: VerdictParams, ring: float) -> str:
+    """One sentence for investigators: why this cluster got its verdict."""
+    need = f"{ring:.2f}" if np.isfinite(ring) else "a score this log's null copy never reaches"
+    if verdict == RING:
+        return f"cluster score {score:.2f} >= ring threshold {need} (beats this log's null copy)"
+    if verdict == SUSPICIOUS:
+        return f"cluster score {score:.2f} >= suspicious threshold {p.suspicious} (ring needs {need})"
+    return f"cluster score {score:.2f} < suspicious threshold {p.suspicious}"
+
+
+def with_mean_model_score(features: pd.DataFrame, labels: np.ndarray, own: np.ndarray) -> pd.DataFrame:
+    """Cluster features plus ``mean_gnn_score``, the members' mean model score (the input of the
+    ``structure+gnn`` variant of the structural scorer)."""
+    inside = labels >= 0
+    mean = pd.Series(own[inside]).groupby(labels[inside]).mean()
+    return features.assign(mean_gnn_score=mean.reindex(features.index).fillna(0.0).to_numpy())

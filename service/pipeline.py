@@ -19,18 +19,19 @@ from graphs.communities import ClusterParams, detect_communities
 from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
 from graphs.null import expected_false, fdr_threshold, null_log
+from graphs.outputs import cluster_table, drawn_edges
 from graphs.params import GraphParams
 from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
     BENIGN,
-    RING,
-    SUSPICIOUS,
     StructuralScorer,
     VerdictParams,
     account_scores,
     account_verdicts,
     cluster_verdicts,
     consensus_deviation,
+    verdict_reason,
+    with_mean_model_score,
 )
 
 from .detection import Detection
@@ -106,13 +107,6 @@ def prepare(
     return Prepared(graph, (src, dst, w), labels, ctx, feats, timings)
 
 
-def add_gnn_feature(prep: Prepared, own: np.ndarray) -> pd.DataFrame:
-    """Cluster features plus the members' mean GNN score."""
-    lab = prep.labels
-    mean = pd.Series(own[lab >= 0]).groupby(lab[lab >= 0]).mean()
-    return prep.features.assign(mean_gnn_score=mean.reindex(prep.features.index).fillna(0.0).to_numpy())
-
-
 def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> ClusterContext:
     """The evidence context of one partition of the graph's accounts."""
     log = graph.log
@@ -167,7 +161,7 @@ def score_log(
         timings["gnn"] = time.perf_counter() - t
 
     def cluster_scores(prep: Prepared) -> tuple[pd.DataFrame, np.ndarray]:
-        feats = prep.features if own is None else add_gnn_feature(prep, own)
+        feats = prep.features if own is None else with_mean_model_score(prep.features, prep.labels, own)
         return feats, (scorer.score(feats) if len(feats) else np.zeros(0))
 
     feats, c_score = cluster_scores(prep)
@@ -263,22 +257,12 @@ def run_detection(
     labels, ctx, timings = prep.labels, prep.ctx, prep.timings
 
     # The verdict threshold against the log's own null: a ring must beat what chance produces here.
-    ring_threshold = p.verdict.ring
-    calibration: dict = {"null_copies": p.verdict.null_copies, "fdr": p.verdict.fdr}
+    ring_threshold, calibration = p.verdict.ring, {"null_copies": p.verdict.null_copies, "fdr": p.verdict.fdr}
     if p.verdict.null_copies > 0:
         say("scoring the log's null copy (synchrony destroyed)")
         t = time.perf_counter()
         null = _finish_null(background, input_log, accounts, model, p)
-        real = c_score[ctx.size >= p.verdict.min_ring_size]
-        ring_threshold = fdr_threshold(real, null, p.verdict.fdr, p.verdict.ring, p.verdict.null_copies)
-        calibration.update(
-            {
-                "null_ring_sized_clusters": int(null.size),
-                "null_max_score": round(float(null.max()), 4) if null.size else None,
-                "ring_threshold": ring_threshold if np.isfinite(ring_threshold) else None,
-                "expected_false_rings": expected_false(null, ring_threshold, p.verdict.null_copies),
-            }
-        )
+        ring_threshold, calibration = calibrate(c_score[ctx.size >= p.verdict.min_ring_size], null, p.verdict)
         timings["null"] = time.perf_counter() - t
 
     say("scoring clusters and writing evidence")
@@ -293,40 +277,13 @@ def run_detection(
     timings["evidence"] = time.perf_counter() - t
 
     keys = np.array([f"k{i}" for i in range(ctx.n_clusters)], dtype=object)
-    cluster_key = np.full(log.n_accounts, "", dtype=object)
-    cluster_key[labels >= 0] = keys[labels[labels >= 0]]
-    acc = pd.DataFrame(
-        {
-            "account_id": log.account_ids,
-            "score": a_score.round(6),
-            "cluster_id": cluster_key,
-            "verdict": a_verdict,
-        }
-    )
-    if own is not None:
-        acc["gnn_score"] = own.round(6)
-    clusters = _cluster_table(keys, ctx, c_score, c_verdict, feats, evidence)
-    edges = _drawn_edges(ctx, keys, p.max_drawn_edges)
+    acc = account_table(log.account_ids, labels, keys, a_score, a_verdict, own)
+    clusters = cluster_table(keys, ctx, c_score, c_verdict, feats, evidence)
+    edges = drawn_edges(ctx, keys, p.max_drawn_edges)
     for i, key in enumerate(keys):
         evidence[key] = evidence.pop(i)
-        evidence[key]["verdict_reason"] = _reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
-    run_params = {
-        "graph": asdict(p.graph),
-        "cluster": asdict(p.cluster),
-        "evidence": asdict(p.evidence),
-        "verdict": asdict(p.verdict),
-        "relation_weights": p.relation_weights,
-        "refine": asdict(p.refine),
-        "model": str(model),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "graph_timings_s": {k: round(v, 3) for k, v in prep.graph.meta.get("timings", {}).items()},
-        "source": log.source,
-        "roles": prep.graph.meta.get("roles"),
-        "time_resolution_s": prep.graph.meta.get("time_resolution_s"),
-        "synchrony": prep.graph.meta.get("synchrony"),
-        "calibration": calibration,
-        "expected_false_rings": calibration.get("expected_false_rings"),
-    }
+        evidence[key]["verdict_reason"] = verdict_reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
+    run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
     return Detection(acc, clusters, evidence, edges, model_version, params=run_params)
 
 
@@ -337,65 +294,53 @@ def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:
     return np.asarray(scorer.score_graph(graph), dtype=np.float64), version
 
 
-def _reason(verdict: str, score: float, p: VerdictParams, ring: float) -> str:
-    need = f"{ring:.2f}" if np.isfinite(ring) else "a score this log's null copy never reaches"
-    if verdict == RING:
-        return f"cluster score {score:.2f} >= ring threshold {need} (beats this log's null copy)"
-    if verdict == SUSPICIOUS:
-        return f"cluster score {score:.2f} >= suspicious threshold {p.suspicious} (ring needs {need})"
-    return f"cluster score {score:.2f} < suspicious threshold {p.suspicious}"
+def calibrate(real: np.ndarray, null: np.ndarray, v: VerdictParams) -> tuple[float, dict]:
+    """The ring threshold against the null copies' cluster scores, and what the run reports of it.
+
+    Args:
+        real: scores of the log's ring-sized clusters.
+        null: scores of the null copies' ring-sized clusters.
+        v: the verdict knobs (``fdr``, ``ring`` as the floor, ``null_copies``).
+    """
+    threshold = fdr_threshold(real, null, v.fdr, v.ring, v.null_copies)
+    return threshold, {
+        "null_copies": v.null_copies,
+        "fdr": v.fdr,
+        "null_ring_sized_clusters": int(null.size),
+        "null_max_score": round(float(null.max()), 4) if null.size else None,
+        "ring_threshold": threshold if np.isfinite(threshold) else None,
+        "expected_false_rings": expected_false(null, threshold, v.null_copies),
+    }
 
 
-def _cluster_table(keys, ctx, score, verdict, feats, evidence) -> pd.DataFrame:
-    top_id, n_sync, top_target = [], [], []
-    for i in range(len(keys)):
-        e = evidence[i]
-        ents = e.get("shared_entities", [])
-        top_id.append(f"{ents[0]['type']} {ents[0]['id']}" if ents else "")
-        n_sync.append(e.get("synchronised_targets", 0))
-        camp = e.get("campaigns", [])
-        top_target.append(f"{camp[0]['target_type']} {camp[0]['target']}" if camp else "")
-    out = pd.DataFrame(
-        {
-            "cluster_id": keys,
-            "size": ctx.size,
-            "verdict": verdict,
-            "score": np.round(score, 6),
-            "shared_identifiers": np.bincount(
-                ctx.shared["cluster"].to_numpy(np.int64), minlength=ctx.n_clusters
-            ),
-        }
+def account_table(account_ids, labels, keys, score, verdict, own) -> pd.DataFrame:
+    """``accounts.csv``: ``account_id, score, cluster_id, verdict`` (+ ``gnn_score`` with a model)."""
+    cluster_key = np.full(len(account_ids), "", dtype=object)
+    cluster_key[labels >= 0] = keys[labels[labels >= 0]]
+    acc = pd.DataFrame(
+        {"account_id": account_ids, "score": score.round(6), "cluster_id": cluster_key, "verdict": verdict}
     )
-    # One count per identifier type of this log (shared_device, shared_ip, shared_phone, ...).
-    for t in ctx.roles.identifiers:
-        out[f"shared_{t}"] = _count_shared(ctx, t)
-    out["top_shared_identifier"] = top_id
-    out["synchronised_targets"] = n_sync
-    out["top_sync_target"] = top_target
-    out["sync_window_seconds"] = ctx.window
-    for col in feats.columns:
-        out[col] = feats[col].to_numpy().round(6)
-    return out
+    if own is not None:
+        acc["gnn_score"] = own.round(6)
+    return acc
 
 
-def _count_shared(ctx: ClusterContext, type_name: str) -> np.ndarray:
-    code = ctx.log.type_code(type_name)
-    df = ctx.shared[ctx.shared["etype"] == code]
-    return np.bincount(df["cluster"].to_numpy(np.int64), minlength=ctx.n_clusters)
-
-
-def _drawn_edges(ctx: ClusterContext, keys: np.ndarray, cap: int) -> pd.DataFrame:
-    """Intra-cluster edges for drawing, the strongest ``cap`` per cluster."""
-    e = ctx.internal
-    e = e[(e["cs"] == e["cd"]) & (e["cs"] >= 0)]
-    e = e.sort_values(["cs", "weight"], ascending=[True, False]).groupby("cs").head(cap)
-    ids = ctx.log.account_ids
-    return pd.DataFrame(
-        {
-            "cluster_id": keys[e["cs"].to_numpy(np.int64)] if len(e) else [],
-            "src": ids[e["src"].to_numpy(np.int64)] if len(e) else [],
-            "dst": ids[e["dst"].to_numpy(np.int64)] if len(e) else [],
-            "relation": e["relation"].to_numpy() if len(e) else [],
-            "weight": e["weight"].to_numpy(np.float64).round(5) if len(e) else [],
-        }
-    )
+def _run_params(p: DetectParams, model, timings: dict, graph, source: str, calibration: dict) -> dict:
+    """What a run records of itself (``runs.params`` in the store): knobs, timings, roles, calibration."""
+    return {
+        "graph": asdict(p.graph),
+        "cluster": asdict(p.cluster),
+        "evidence": asdict(p.evidence),
+        "verdict": asdict(p.verdict),
+        "relation_weights": p.relation_weights,
+        "refine": asdict(p.refine),
+        "model": str(model),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "graph_timings_s": {k: round(v, 3) for k, v in graph.meta.get("timings", {}).items()},
+        "source": source,
+        "roles": graph.meta.get("roles"),
+        "time_resolution_s": graph.meta.get("time_resolution_s"),
+        "synchrony": graph.meta.get("synchrony"),
+        "calibration": calibration,
+        "expected_false_rings": calibration.get("expected_false_rings"),
+    }
