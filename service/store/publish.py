@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, bindparam, select, text
 
+from graphs.scoring import RING
 from service.detection import VERDICTS, Detection
 from service.store.engine import PUBLISH_LOCK_KEY, as_utc, jsonable, to_utc
 from service.store.matching import match_clusters
@@ -124,7 +125,49 @@ def _publish(
     threshold: float,
     lap: _Laps,
 ) -> PublishResult:
-    # The previous run = the active clusters; their members are what new clusters are matched to.
+    """One run inside the caller's transaction: match, assign ids, record changes, replace rows."""
+    prev_members, prev = _read_previous(conn)
+    lap("read_previous")
+    matches = match_clusters(prev_members, prep.members[["account_id", "cluster_id"]], threshold)
+    id_map, fresh = _assign_ids(conn, prep, matches)
+    lap("match")
+    run_id = conn.execute(
+        runs.insert().values(
+            published_at=now,
+            detected_at=detected_at,
+            model_version=str(detection.model_version),
+            params=jsonable(detection.params or {}),
+            n_accounts=len(prep.accounts),
+            n_clusters=len(prep.clusters),
+            n_rings=int((prep.clusters["verdict"] == RING).sum()),
+        )
+    ).inserted_primary_key[0]
+    current = _current(prep)
+    events, gone = _change_events(current, id_map, matches, prev, prev_members)
+    stamp = _timestamps(conn)
+    first_seq, last_seq = _write_events(conn, events, run_id, stamp(now))
+    event_of = {ev["cluster_id"]: ev for ev in events}
+    _replace_clusters(conn, prep, detection, current, id_map, prev, event_of, gone, run_id, now, detected_at)
+    lap("clusters")
+    _write_members_edges(conn, prep, id_map)
+    lap("members_edges")
+    _write_accounts(conn, prep, id_map)
+    lap("accounts")
+    conn.execute(
+        runs.update()
+        .where(runs.c.run_id == run_id)
+        .values(
+            n_events=len(events),
+            first_seq=first_seq if events else None,
+            last_seq=last_seq if events else None,
+        )
+    )
+    return PublishResult(run_id, id_map, [id_map[c] for c in fresh], gone, len(events))
+
+
+def _read_previous(conn: Connection) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The previous run = the active clusters: their members (what new clusters are matched to) and
+    their feed state, by stable id."""
     prev_members = pd.DataFrame(
         _fetch(
             conn,
@@ -150,36 +193,24 @@ def _publish(
             ).where(clusters.c.status == "active")
         )
     }
+    return prev_members, prev
 
-    lap("read_previous")
-    matches = match_clusters(prev_members, prep.members[["account_id", "cluster_id"]], threshold)
 
-    # Stable ids: matched clusters keep theirs, the rest draw fresh numbers in detection order.
+def _assign_ids(conn: Connection, prep: _Prepared, matches: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """Stable ids: matched clusters keep theirs, the rest draw fresh numbers in detection order."""
     id_map = dict(zip(matches["local_id"].tolist(), matches["stable_id"].tolist(), strict=True))
-    overlap = dict(zip(matches["local_id"].tolist(), matches["overlap"].tolist(), strict=True))
-    n_old = dict(zip(matches["local_id"].tolist(), matches["n_old"].tolist(), strict=True))
     fresh = [c for c in prep.clusters["cluster_id"].tolist() if c not in id_map]
     last_number = _counter(conn, "cluster")
     for i, local in enumerate(fresh, start=last_number + 1):
         id_map[local] = CLUSTER_ID_FORMAT.format(i)
     _set_counter(conn, "cluster", last_number + len(fresh))
-    lap("match")
+    return id_map, fresh
 
-    run_id = conn.execute(
-        runs.insert().values(
-            published_at=now,
-            detected_at=detected_at,
-            model_version=str(detection.model_version),
-            params=jsonable(detection.params or {}),
-            n_accounts=len(prep.accounts),
-            n_clusters=len(prep.clusters),
-            n_rings=int((prep.clusters["verdict"] == "ring").sum()),
-        )
-    ).inserted_primary_key[0]
 
-    # What changed, per cluster: new > verdict > members; unchanged clusters add no event.
+def _current(prep: _Prepared) -> list[tuple]:
+    """(local id, verdict, score, size) of every cluster of the run."""
     clu = prep.clusters
-    current = list(
+    return list(
         zip(
             clu["cluster_id"].tolist(),
             clu["verdict"].tolist(),
@@ -188,6 +219,19 @@ def _publish(
             strict=True,
         )
     )
+
+
+def _change_events(
+    current: list[tuple],
+    id_map: dict[str, str],
+    matches: pd.DataFrame,
+    prev: dict[str, Any],
+    prev_members: pd.DataFrame,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """What changed, per cluster (new > verdict > members; unchanged clusters add no event), and
+    the previous clusters that dissolved. Events come sorted by cluster id, without seqs yet."""
+    overlap = dict(zip(matches["local_id"].tolist(), matches["overlap"].tolist(), strict=True))
+    n_old = dict(zip(matches["local_id"].tolist(), matches["n_old"].tolist(), strict=True))
     events: list[dict[str, Any]] = []
     for local, verdict, score, size in current:
         sid = id_map[local]
@@ -226,13 +270,18 @@ def _publish(
             for sid in gone
         ]
     events.sort(key=lambda e: e["cluster_id"])
+    return events, gone
+
+
+def _write_events(
+    conn: Connection, events: list[dict[str, Any]], run_id: int, now_db: Any
+) -> tuple[int, int]:
+    """Numbers the events from the feed's counter and inserts them; returns (first, last) seq."""
     first_seq = _counter(conn, "seq") + 1
     for seq, ev in enumerate(events, start=first_seq):
         ev["seq"] = seq
     last_seq = first_seq + len(events) - 1
     _set_counter(conn, "seq", last_seq)
-    stamp = _timestamps(conn)
-    now_db = stamp(now)
     _bulk_insert(
         conn,
         cluster_events,
@@ -252,8 +301,26 @@ def _publish(
             for e in events
         ],
     )
-    event_of = {ev["cluster_id"]: ev for ev in events}
+    return first_seq, last_seq
 
+
+def _replace_clusters(
+    conn: Connection,
+    prep: _Prepared,
+    detection: Detection,
+    current: list[tuple],
+    id_map: dict[str, str],
+    prev: dict[str, Any],
+    event_of: dict[str, dict[str, Any]],
+    gone: list[str],
+    run_id: int,
+    now: datetime,
+    detected_at: datetime,
+) -> None:
+    """Marks dissolved clusters, then replaces the active clusters' rows (members and edges of the
+    previous run's active clusters are dropped here; the new ones follow)."""
+    stamp = _timestamps(conn)
+    now_db = stamp(now)
     # Dissolved clusters keep their last verdict, members and edges.
     if gone:
         conn.execute(
@@ -308,32 +375,32 @@ def _publish(
                 *latest,
             )
         )
-    _bulk_insert(
-        conn,
-        clusters,
-        [
-            "cluster_id",
-            "status",
-            "verdict",
-            "score",
-            "size",
-            "evidence",
-            "model_version",
-            "detected_at",
-            "last_run",
-            "first_seen_run",
-            "first_seen_at",
-            "updated_seq",
-            "updated_run",
-            "updated_at",
-            "change",
-            "previous_verdict",
-        ],
-        cluster_rows,
-    )
-    lap("clusters")
+    _bulk_insert(conn, clusters, CLUSTER_ROW, cluster_rows)
 
-    # Bulk rows go in primary-key order: B-tree appends instead of random inserts.
+
+#: Column order of the rows _replace_clusters writes.
+CLUSTER_ROW = [
+    "cluster_id",
+    "status",
+    "verdict",
+    "score",
+    "size",
+    "evidence",
+    "model_version",
+    "detected_at",
+    "last_run",
+    "first_seen_run",
+    "first_seen_at",
+    "updated_seq",
+    "updated_run",
+    "updated_at",
+    "change",
+    "previous_verdict",
+]
+
+
+def _write_members_edges(conn: Connection, prep: _Prepared, id_map: dict[str, str]) -> None:
+    """Members and drawn edges under stable ids; bulk rows go in primary-key order (B-tree appends)."""
     members = prep.members.assign(cluster_id=prep.members["cluster_id"].map(id_map))
     members = members.sort_values(["cluster_id", "account_id"], kind="stable")
     _bulk_insert(
@@ -343,7 +410,10 @@ def _publish(
         _rows(members["cluster_id"].tolist(), members["account_id"].tolist(), _nums(members["score"])),
     )
     _bulk_insert(conn, cluster_graphs, ["cluster_id", "n_edges", "edges"], _graph_rows(prep.edges, id_map))
-    lap("members_edges")
+
+
+def _write_accounts(conn: Connection, prep: _Prepared, id_map: dict[str, str]) -> None:
+    """The latest run's accounts replace the previous ones."""
     acc = prep.accounts
     if not acc["account_id"].is_monotonic_increasing:
         acc = acc.sort_values("account_id", kind="stable")
@@ -358,17 +428,6 @@ def _publish(
         ["account_id", "score", "cluster_id", "verdict"],
         _rows(acc["account_id"].tolist(), _nums(acc["score"]), stable.tolist(), acc["verdict"].tolist()),
     )
-    lap("accounts")
-    conn.execute(
-        runs.update()
-        .where(runs.c.run_id == run_id)
-        .values(
-            n_events=len(events),
-            first_seq=first_seq if events else None,
-            last_seq=last_seq if events else None,
-        )
-    )
-    return PublishResult(run_id, id_map, [id_map[c] for c in fresh], gone, len(events))
 
 
 def _prepare(detection: Detection) -> _Prepared:
