@@ -5,10 +5,11 @@ line in ``gnn/models/__init__.py``; a config then selects it with ``model: name`
 
 Two kinds of classes can be registered:
 
-* an ``torch.nn.Module`` with the shared constructor
-  ``__init__(self, in_channels: int, hidden: int = 64, num_relations: int = 1, **kwargs)`` and
-  ``forward(x, edge_index, edge_type=None, edge_weight=None) -> Tensor`` returning one logit per node
-  ([N]); :class:`gnn.scorers.GNNScorer` trains it;
+* a subclass of :class:`gnn.models.base.GNNModel` (shared constructor ``in_channels, hidden,
+  num_relations, layers, dropout``; its own parameters keyword-only; ``embed`` plus an ``out`` head,
+  ``forward(x, edge_index, edge_type=None, edge_weight=None) -> Tensor`` returning one logit per
+  node [N]), or any ``torch.nn.Module`` with that constructor and forward;
+  :class:`gnn.scorers.GNNScorer` trains it;
 * a class implementing the :class:`gnn.scorers.Scorer` protocol itself (``fit``/``score``/``save``/
   ``load``), constructed as ``cls(config)``, e.g. the gradient-boosted-trees baseline ``gbt``.
 """
@@ -65,15 +66,23 @@ def available_models() -> list[str]:
 
 
 def model_params(name: str) -> dict[str, object]:
-    """Model-specific keyword parameters (those a config's ``params`` may set) and their defaults."""
+    """Model-specific keyword parameters (those a config's ``params`` may set) and their defaults.
+
+    For an ``nn.Module`` they are the keyword arguments of ``__init__`` along its class hierarchy
+    (a subclass of :class:`gnn.models.base.GNNModel` takes its own as keyword-only arguments and
+    passes the rest on), without the shared ones of :data:`COMMON_ARGS`.
+    """
     cls = get_model(name)
-    target = cls.__init__
     params = getattr(cls, "params", None)
     if isinstance(params, dict):  # scorers that take a config declare their params explicitly
         return dict(params)
     out: dict[str, object] = {}
-    for p in inspect.signature(target).parameters.values():
-        if p.name == "self" or p.name in COMMON_ARGS or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith("torch"):
             continue
-        out[p.name] = None if p.default is inspect.Parameter.empty else p.default
+        for p in inspect.signature(init).parameters.values():
+            if p.name == "self" or p.name in COMMON_ARGS or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            out.setdefault(p.name, None if p.default is inspect.Parameter.empty else p.default)
     return out

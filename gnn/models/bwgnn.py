@@ -23,6 +23,7 @@ from scipy.special import beta as beta_function
 from torch import Tensor, nn
 
 from gnn import graph_ops
+from gnn.models.base import GNNModel
 from gnn.registry import register_model
 
 
@@ -64,7 +65,7 @@ def wavelet_bank(h: Tensor, adj: Tensor, thetas: list[list[float]]) -> Tensor:
 
 
 @register_model("bwgnn")
-class BWGNN(nn.Module):
+class BWGNN(GNNModel):
     """BWGNN, homogeneous (relations merged) or heterogeneous (filters per relation).
 
     Args:
@@ -81,28 +82,22 @@ class BWGNN(nn.Module):
 
     def __init__(
         self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
+        *args,
         hetero: bool = False,
         self_loops: bool | None = None,
         use_edge_weight: bool = True,
         **kwargs,
     ) -> None:
-        super().__init__()
-        self.thetas = beta_wavelet_coefficients(layers)
-        self.lin1 = nn.Linear(in_channels, hidden)
+        super().__init__(*args, **kwargs)
+        hidden = self.hidden_channels
+        self.thetas = beta_wavelet_coefficients(self.num_layers)
+        self.lin1 = nn.Linear(self.in_channels, hidden)
         self.lin2 = nn.Linear(hidden, hidden)
         self.lin3 = nn.Linear(hidden * len(self.thetas), hidden)
         self.out = nn.Linear(hidden, 1)
-        self.num_relations = num_relations
         self.hetero = hetero
         self.self_loops = (not hetero) if self_loops is None else self_loops
         self.use_edge_weight = use_edge_weight
-        self.dropout = dropout
-        self.cache = graph_ops.OperatorCache()
 
     def operators(
         self, num_nodes: int, edge_index: Tensor, edge_type: Tensor | None, edge_weight: Tensor | None
@@ -123,17 +118,11 @@ class BWGNN(nn.Module):
             lambda: [graph_ops.adjacency(edge_index, num_nodes, weight, "sym", self.self_loops)],
         )
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor | None = None,
-        edge_weight: Tensor | None = None,
-    ) -> Tensor:
+    def embed(self, x, edge_index, edge_type=None, edge_weight=None) -> Tensor:
         h = F.relu(self.lin1(x))
         h = F.relu(self.lin2(h))
         out = 0
         for adj in self.operators(x.size(0), edge_index, edge_type, edge_weight):
             bank = F.dropout(wavelet_bank(h, adj, self.thetas), self.dropout, self.training)
             out = out + self.lin3(bank)
-        return self.out(F.relu(out)).squeeze(-1)
+        return F.relu(out)

@@ -6,11 +6,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv
 
+from gnn.models.base import GNNModel
 from gnn.registry import register_model
 
 
 @register_model("gat")
-class GAT(nn.Module):
+class GAT(GNNModel):
     """``layers`` multi-head GAT convolutions (heads concatenated, ELU) and a linear output.
 
     Attention needs per-edge scores, so this model uses PyG's scatter-based message passing on
@@ -26,34 +27,18 @@ class GAT(nn.Module):
         heads: attention heads per layer.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
-        heads: int = 4,
-        **kwargs,
-    ) -> None:
-        super().__init__()
-        per_head = max(1, hidden // heads)
+    def __init__(self, *args, heads: int = 4, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        per_head = max(1, self.hidden_channels // heads)
         self.convs = nn.ModuleList()
-        dim = in_channels
-        for _ in range(layers):
-            self.convs.append(GATConv(dim, per_head, heads=heads, dropout=dropout))
+        dim = self.in_channels
+        for _ in range(self.num_layers):
+            self.convs.append(GATConv(dim, per_head, heads=heads, dropout=self.dropout))
             dim = per_head * heads
         self.out = nn.Linear(dim, 1)
-        self.dropout = dropout
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor | None = None,
-        edge_weight: Tensor | None = None,
-    ) -> Tensor:
+    def embed(self, x, edge_index, edge_type=None, edge_weight=None) -> Tensor:
         for conv in self.convs:
             x = F.dropout(x, self.dropout, self.training)
             x = F.elu(conv(x, edge_index))
-        return self.out(x).squeeze(-1)
+        return x

@@ -53,22 +53,8 @@ class GHRN(BWGNN):
         drop_rate: share of edges to prune (the paper's deletion ratio).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
-        hetero: bool = False,
-        self_loops: bool | None = None,
-        use_edge_weight: bool = True,
-        drop_rate: float = 0.1,
-        **kwargs,
-    ) -> None:
-        super().__init__(
-            in_channels, hidden, num_relations, layers, dropout, hetero, self_loops, use_edge_weight, **kwargs
-        )
+    def __init__(self, *args, drop_rate: float = 0.1, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         if not 0 <= drop_rate < 1:
             raise ValueError(f"ghrn drop_rate must be in [0, 1), got {drop_rate}")
         self.drop_rate = drop_rate

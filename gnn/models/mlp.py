@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gnn.models.base import GNNModel
 from gnn.registry import register_model
 
 
 @register_model("mlp")
-class MLP(nn.Module):
+class MLP(GNNModel):
     """``layers`` hidden ReLU layers and a one-logit output; the graph arguments are ignored.
 
     Args:
@@ -20,28 +21,12 @@ class MLP(nn.Module):
         dropout: dropout probability after each hidden layer.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
-        **kwargs,
-    ) -> None:
-        super().__init__()
-        dims = [in_channels] + [hidden] * layers
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
-        self.out = nn.Linear(dims[-1], 1)
-        self.dropout = dropout
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in self.widths())
+        self.out = nn.Linear(self.hidden_channels if self.num_layers else self.in_channels, 1)
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor | None = None,
-        edge_weight: Tensor | None = None,
-    ) -> Tensor:
+    def embed(self, x, edge_index, edge_type=None, edge_weight=None) -> Tensor:
         for lin in self.hidden:
             x = F.dropout(F.relu(lin(x)), self.dropout, self.training)
-        return self.out(x).squeeze(-1)
+        return x

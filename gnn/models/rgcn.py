@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnn import graph_ops
+from gnn.models.base import GNNModel
 from gnn.registry import register_model
 
 
@@ -31,7 +32,7 @@ class RelationalSAGEConv(nn.Module):
 
 
 @register_model("rgcn")
-class RGCN(nn.Module):
+class RGCN(GNNModel):
     """``layers`` relational SAGE layers and a linear output; works with a single relation too.
 
     Args:
@@ -43,34 +44,13 @@ class RGCN(nn.Module):
         use_edge_weight: weight each relation's neighbour mean by evidence weight.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
-        use_edge_weight: bool = True,
-        **kwargs,
-    ) -> None:
-        super().__init__()
-        dims = [in_channels] + [hidden] * layers
-        self.convs = nn.ModuleList(
-            RelationalSAGEConv(a, b, num_relations) for a, b in zip(dims[:-1], dims[1:], strict=True)
-        )
-        self.out = nn.Linear(hidden, 1)
-        self.num_relations = num_relations
-        self.dropout = dropout
+    def __init__(self, *args, use_edge_weight: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.convs = nn.ModuleList(RelationalSAGEConv(a, b, self.num_relations) for a, b in self.widths())
+        self.out = nn.Linear(self.hidden_channels, 1)
         self.use_edge_weight = use_edge_weight
-        self.cache = graph_ops.OperatorCache()
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor | None = None,
-        edge_weight: Tensor | None = None,
-    ) -> Tensor:
+    def embed(self, x, edge_index, edge_type=None, edge_weight=None) -> Tensor:
         weight = edge_weight if self.use_edge_weight else None
         operators = self.cache.get(
             (edge_index, edge_type, weight),
@@ -82,4 +62,4 @@ class RGCN(nn.Module):
         for conv in self.convs:
             x = F.dropout(x, self.dropout, self.training)
             x = F.relu(conv(x, operators))
-        return self.out(x).squeeze(-1)
+        return x

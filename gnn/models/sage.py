@@ -7,11 +7,12 @@ from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 
 from gnn import graph_ops
+from gnn.models.base import GNNModel
 from gnn.registry import register_model
 
 
 @register_model("sage")
-class GraphSAGE(nn.Module):
+class GraphSAGE(GNNModel):
     """``layers`` SAGE convolutions (``W_root h_i + W_nbr mean_j h_j``) and a linear output.
 
     Relations are merged into one graph. The mean is weighted by ``edge_weight`` when
@@ -27,34 +28,14 @@ class GraphSAGE(nn.Module):
         use_edge_weight: weight the neighbour mean by evidence weight.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        hidden: int = 64,
-        num_relations: int = 1,
-        layers: int = 2,
-        dropout: float = 0.0,
-        use_edge_weight: bool = True,
-        **kwargs,
-    ) -> None:
-        super().__init__()
-        dims = [in_channels] + [hidden] * layers
+    def __init__(self, *args, use_edge_weight: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         # aggr="sum" over a row-normalized operator is the (weighted) mean.
-        self.convs = nn.ModuleList(
-            SAGEConv(a, b, aggr="sum") for a, b in zip(dims[:-1], dims[1:], strict=True)
-        )
-        self.out = nn.Linear(hidden, 1)
-        self.dropout = dropout
+        self.convs = nn.ModuleList(SAGEConv(a, b, aggr="sum") for a, b in self.widths())
+        self.out = nn.Linear(self.hidden_channels, 1)
         self.use_edge_weight = use_edge_weight
-        self.cache = graph_ops.OperatorCache()
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor | None = None,
-        edge_weight: Tensor | None = None,
-    ) -> Tensor:
+    def embed(self, x, edge_index, edge_type=None, edge_weight=None) -> Tensor:
         weight = edge_weight if self.use_edge_weight else None
         adj = self.cache.get(
             (edge_index, weight),
@@ -64,4 +45,4 @@ class GraphSAGE(nn.Module):
         for conv in self.convs:
             x = F.dropout(x, self.dropout, self.training)
             x = F.relu(conv(x, adj))
-        return self.out(x).squeeze(-1)
+        return x
