@@ -1,10 +1,9 @@
-"""Cluster evidence: what a cluster's members share and do together, as numbers and as plain words.
+"""Cluster evidence as numbers: what a cluster's members share and do together.
 
-Two outputs from one vectorised pass over the members' events:
-
-* :func:`cluster_features` - one numeric row per cluster (for the structural scorer and the CSV);
-* :func:`cluster_evidence` - a JSON-able dict per cluster naming concrete entities and times (for
-  investigators).
+:class:`ClusterContext` holds one vectorised pass over the members' events (shared entities,
+synchronised groups, internal edges); :func:`cluster_features` turns it into one numeric row per
+cluster (for the structural scorer and the CSV). The words and the investigator JSON built from the
+same context live in :mod:`graphs.explain`.
 
 Everything is pandas group-bys over integer codes; no Python loop touches events.
 """
@@ -324,7 +323,26 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     size = ctx.size.astype(float)
     out = pd.DataFrame(index=pd.RangeIndex(k, name="cluster"))
     out["log_size"] = np.log(size)
+    _link_features(ctx, out, size)
+    _identifier_features(ctx, out, size)
+    _sync_features(ctx, out, size)
+    _source_features(ctx, out)
+    _creation_features(ctx, out)
+    n_events = np.bincount(ctx.events["cluster"].to_numpy(np.int64), minlength=k)
+    out["log_events_per_member"] = np.log1p(n_events / size)
+    lab = ctx.labels
+    acc = np.flatnonzero(lab >= 0)
+    strength = np.zeros(k)
+    if ctx.sync_strength is not None and acc.size:
+        med_s = pd.Series(ctx.sync_strength[acc]).groupby(lab[acc]).median()
+        strength[med_s.index.to_numpy()] = med_s.to_numpy()
+    out["member_sync_strength"] = strength
+    return out[FEATURE_NAMES].astype(np.float64)
 
+
+def _link_features(ctx: ClusterContext, out: pd.DataFrame, size: np.ndarray) -> None:
+    """Density, weight, conductance, each relation kind's share of the weight inside, centralization."""
+    k = ctx.n_clusters
     edges = ctx.internal
     inside = edges[(edges["cs"] == edges["cd"]) & (edges["cs"] >= 0)]
     w_in = np.bincount(inside["cs"].to_numpy(np.int64), weights=inside["weight"], minlength=k)
@@ -339,7 +357,18 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["internal_density"] = n_in / possible
     out["mean_internal_weight"] = w_in / possible
     out["conductance"] = w_out / np.maximum(2 * w_in + w_out, 1e-9)
+    total_in = np.maximum(w_in, 1e-9)
+    kinds = inside["relation"].map(ctx.kind)
+    for kind in WEIGHT_KINDS:
+        sel = inside[(kinds == kind).to_numpy()]
+        w = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k)
+        out[f"{kind}_weight_share"] = w / total_in
+    out["interaction_centralization"] = _centralization(ctx, "interaction")
 
+
+def _identifier_features(ctx: ClusterContext, out: pd.DataFrame, size: np.ndarray) -> None:
+    """How many members share identifiers, how exclusively, over how many of the log's types."""
+    k = ctx.n_clusters
     shared = ctx.shared
     out["id_share"] = ctx._members_on(shared) / size
     out["id_exclusive_share"] = ctx._members_on(shared[shared["exclusivity"] >= 0.5]) / size
@@ -353,9 +382,13 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["id_exclusivity_max"] = ex
     # A share of the log's identifier types, so logs that record more types are comparable.
     out["id_types_shared"] = types / max(len(ctx.identifier_codes), 1)
-
-    out["coaction_density"], out["coaction_member_share"] = _density(ctx, "coaction")
     out["presence_density"], _ = _density(ctx, "id_time")
+
+
+def _sync_features(ctx: ClusterContext, out: pd.DataFrame, size: np.ndarray) -> None:
+    """Co-action density, the cluster's time scale, and how its synchronised groups look."""
+    k = ctx.n_clusters
+    out["coaction_density"], out["coaction_member_share"] = _density(ctx, "coaction")
     out["log_sync_window"] = np.log10(np.maximum(ctx.window, 1))
     sync = ctx.sync
     n_targets = np.bincount(sync["cluster"].to_numpy(np.int64), minlength=k) if len(sync) else np.zeros(k)
@@ -380,8 +413,13 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["sync_max_participation"] = top
     out["sync_mean_participation"] = mean_part
     out["sync_target_exclusivity"] = excl
-    # Where the synchronised targets come from: one outside source (a creator and their fans) or
-    # many (a ring serving customers), and how many are the members' own (an engagement pod).
+
+
+def _source_features(ctx: ClusterContext, out: pd.DataFrame) -> None:
+    """Where the synchronised targets come from: one outside source (a creator and their fans) or
+    many (a ring serving customers), and how many are the members' own (an engagement pod)."""
+    k = ctx.n_clusters
+    sync = ctx.sync
     top_src, member_src = np.zeros(k), np.zeros(k)
     if len(sync):
         per = sync.groupby(["cluster", "origin"]).size().rename("n").reset_index()
@@ -394,6 +432,10 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     out["sync_source_top_share"] = top_src
     out["sync_source_member_share"] = member_src
 
+
+def _creation_features(ctx: ClusterContext, out: pd.DataFrame) -> None:
+    """When the members' accounts were created: the span, the share in one burst, the age at first act."""
+    k = ctx.n_clusters
     lab = ctx.labels
     acc = np.flatnonzero(lab >= 0)
     created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
@@ -411,218 +453,3 @@ def cluster_features(ctx: ClusterContext) -> pd.DataFrame:
     a = np.zeros(k)
     a[age.index.to_numpy()] = age.to_numpy()
     out["log_age_at_first_action_days"] = np.log1p(a)
-
-    total_in = np.maximum(w_in, 1e-9)
-    kinds = inside["relation"].map(ctx.kind)
-    for kind in WEIGHT_KINDS:
-        sel = inside[(kinds == kind).to_numpy()]
-        w = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k)
-        out[f"{kind}_weight_share"] = w / total_in
-    out["interaction_centralization"] = _centralization(ctx, "interaction")
-    n_events = np.bincount(ctx.events["cluster"].to_numpy(np.int64), minlength=k)
-    out["log_events_per_member"] = np.log1p(n_events / size)
-    strength = np.zeros(k)
-    if ctx.sync_strength is not None and acc.size:
-        med_s = pd.Series(ctx.sync_strength[acc]).groupby(lab[acc]).median()
-        strength[med_s.index.to_numpy()] = med_s.to_numpy()
-    out["member_sync_strength"] = strength
-    return out[FEATURE_NAMES].astype(np.float64)
-
-
-def _iso_array(ts: np.ndarray) -> np.ndarray:
-    return (
-        np.datetime_as_string(np.asarray(ts, dtype="int64").astype("datetime64[s]"), unit="s").astype(object)
-        + "Z"
-    )
-
-
-def _by_cluster(
-    cluster: np.ndarray, columns: dict[str, np.ndarray], as_rows: bool = True
-) -> dict[int, object]:
-    """Splits column arrays (already sorted by cluster) into per-cluster lists of rows (or columns)."""
-    if cluster.size == 0:
-        return {}
-    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
-    ends = np.r_[starts[1:], cluster.size]
-    lists = {k: v.tolist() for k, v in columns.items()}
-    keys = list(lists)
-    out: dict[int, object] = {}
-    for c, a, b in zip(cluster[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
-        if as_rows:
-            out[c] = [
-                dict(zip(keys, vals, strict=True))
-                for vals in zip(*(lists[k][a:b] for k in keys), strict=True)
-            ]
-        else:
-            out[c] = {k: lists[k][a:b] for k in keys}
-    return out
-
-
-def cluster_evidence(
-    ctx: ClusterContext, clusters: np.ndarray, features: pd.DataFrame, detailed: np.ndarray | None = None
-) -> dict[int, dict]:
-    """JSON-able evidence for the given cluster labels: concrete entities, campaigns, times, words.
-
-    Args:
-        ctx: the shared cluster context.
-        clusters: cluster labels to describe.
-        features: :func:`cluster_features` output.
-        detailed: labels that also get the event timeline (the flagged ones); all when None.
-    """
-    log, p = ctx.log, ctx.p
-    k = ctx.n_clusters
-    want_mask = np.zeros(k + 1, dtype=bool)
-    want_mask[np.asarray(clusters, dtype=np.int64)] = True
-    detail_mask = want_mask.copy() if detailed is None else np.zeros(k + 1, dtype=bool)
-    if detailed is not None:
-        detail_mask[np.asarray(detailed, dtype=np.int64)] = True
-    wanted = np.flatnonzero(want_mask)
-
-    def among(col: pd.Series, mask: np.ndarray = want_mask) -> np.ndarray:
-        v = col.to_numpy(np.int64)
-        return mask[np.where(v >= 0, v, k)]
-
-    names = np.array(log.entity_types, dtype=object)
-    actions = np.array(log.actions, dtype=object)
-    out: dict[int, dict] = {int(c): {} for c in wanted}
-
-    shared = ctx.shared[among(ctx.shared["cluster"])]
-    # Most telling first: many members on an entity few others use (a farm's emulator) before a
-    # busy IP that happens to hold three members.
-    shared = shared.assign(strength=shared["members"] * shared["exclusivity"])
-    shared = shared.sort_values(
-        ["cluster", "strength", "members"], ascending=[True, False, False], kind="stable"
-    )
-    shared = shared.groupby("cluster", sort=False).head(p.top_entities)
-    ent = shared["entity"].to_numpy(np.int64)
-    for c, rows in _by_cluster(
-        shared["cluster"].to_numpy(),
-        {
-            "type": names[shared["etype"].to_numpy(np.int64)],
-            "id": log.entity_ids[ent],
-            "members": shared["members"].to_numpy(np.int64),
-            "users_total": shared["users_total"].to_numpy(np.int64),
-            "exclusivity": shared["exclusivity"].to_numpy(np.float64).round(3),
-            "first_seen": _iso_array(shared["first"].to_numpy()),
-            "last_seen": _iso_array(shared["last"].to_numpy()),
-        },
-    ).items():
-        out[c]["shared_entities"] = rows
-
-    sync = ctx.sync[among(ctx.sync["cluster"])]
-    n_sync = sync.groupby("cluster").size().to_dict()
-    sync = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
-    sync = sync.groupby("cluster", sort=False).head(p.top_campaigns)
-    ent = sync["entity"].to_numpy(np.int64)
-    for c, rows in _by_cluster(
-        sync["cluster"].to_numpy(),
-        {
-            "target_type": names[log.entity_type[ent].astype(np.int64)],
-            "target": log.entity_ids[ent],
-            "action": actions[sync["action"].to_numpy(np.int64)],
-            "members": sync["members"].to_numpy(np.int64),
-            "start": _iso_array(sync["start"].to_numpy()),
-            "end": _iso_array(sync["end"].to_numpy()),
-            "window_seconds": (sync["end"] - sync["start"]).to_numpy(np.int64),
-        },
-    ).items():
-        out[c]["campaigns"] = rows
-
-    edges = ctx.internal
-    inside = edges[(edges["cs"] == edges["cd"]).to_numpy() & among(edges["cs"])]
-    top = inside.sort_values(["cs", "weight"], ascending=[True, False], kind="stable")
-    top = top.groupby("cs", sort=False).head(p.top_edges)
-    for c, rows in _by_cluster(
-        top["cs"].to_numpy(),
-        {
-            "src": log.account_ids[top["src"].to_numpy(np.int64)],
-            "dst": log.account_ids[top["dst"].to_numpy(np.int64)],
-            "relation": top["relation"].to_numpy(object),
-            "weight": top["weight"].to_numpy(np.float64).round(4),
-        },
-    ).items():
-        out[c]["strongest_edges"] = rows
-
-    ev = ctx.events[among(ctx.events["cluster"], detail_mask)]
-    tl = (
-        ev.sort_values(["cluster", "ts"], kind="stable")
-        .groupby("cluster", sort=False)
-        .tail(p.timeline_events)
-    )
-    for c, cols in _by_cluster(
-        tl["cluster"].to_numpy(),
-        {
-            "account_id": log.account_ids[tl["account"].to_numpy(np.int64)],
-            "timestamp": tl["ts"].to_numpy(np.int64),
-            "action": actions[tl["action"].to_numpy(np.int64)],
-            "target_type": names[tl["etype"].to_numpy(np.int64)],
-            "target": log.entity_ids[tl["entity"].to_numpy(np.int64)],
-        },
-        as_rows=False,
-    ).items():
-        out[c]["timeline"] = cols
-
-    lab = ctx.labels
-    acc = np.flatnonzero(want_mask[np.where(lab >= 0, lab, k)])
-    created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
-    span = created.groupby("cluster")["created"].agg(["min", "max", "median"])
-    first, last, med = (_iso_array(span[k].to_numpy()) for k in ("min", "max", "median"))
-    hours = ((span["max"] - span["min"]) / 3600).round(2).to_numpy()
-    for c, a, b, m, h in zip(span.index.tolist(), first, last, med, hours.tolist(), strict=True):
-        out[c]["creation"] = {"first": a, "last": b, "median": m, "span_hours": h}
-
-    fdict = features.round(4).to_dict("index")
-    for c in out:
-        f = fdict[c]
-        e = out[c]
-        e["structure"] = {
-            "internal_density": f["internal_density"],
-            "mean_internal_weight": f["mean_internal_weight"],
-            "conductance": f["conductance"],
-            "relation_weight_share": {r: f[f"{r}_weight_share"] for r in WEIGHT_KINDS},
-            "coaction_density": f["coaction_density"],
-            "sync_window_seconds": int(ctx.window[c]),
-        }
-        e["synchronised_targets"] = int(n_sync.get(c, 0))
-        e["summary"] = _words(int(ctx.size[c]), f, e)
-    return out
-
-
-def _duration(seconds: int) -> str:
-    """``45 s``, ``12 min``, ``3.5 h``, ``2 days``."""
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _words(size: int, f: dict, e: dict) -> list[str]:
-    """Plain sentences an investigator reads first."""
-    lines = []
-    for ent in e.get("shared_entities", [])[:3]:
-        excl = (
-            "used by no one else"
-            if ent["users_total"] == ent["members"]
-            else f"{ent['users_total']} users in all"
-        )
-        lines.append(f"{ent['members']} of {size} members share {ent['type']} {ent['id']} ({excl}).")
-    n_sync = e.get("synchronised_targets", 0)
-    if n_sync:
-        top = e["campaigns"][0]
-        lines.append(
-            f"Members acted in sync on {n_sync} targets; largest: {top['members']} members {top['action']} "
-            f"{top['target_type']} {top['target']} within {_duration(max(top['window_seconds'], 1))} "
-            f"at {top['start']}."
-        )
-    cr = e.get("creation")
-    if cr and f["created_in_burst_share"] >= 0.5:
-        share = round(100 * float(f["created_in_burst_share"]))
-        lines.append(f"{share}% of accounts were created within a day of each other (median {cr['median']}).")
-    lines.append(
-        f"Internal link density {f['internal_density']:.2f}; "
-        f"{100 * (1 - f['conductance']):.0f}% of the members' link weight stays inside the cluster."
-    )
-    return lines

@@ -17,7 +17,8 @@ import pandas as pd
 
 from graphs.communities import ClusterParams, detect_communities
 from graphs.events import EventLog
-from graphs.evidence import ClusterContext, EvidenceParams, cluster_evidence, cluster_features
+from graphs.evidence import ClusterContext, EvidenceParams, cluster_features
+from graphs.explain import cluster_evidence
 from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.outputs import cluster_table, drawn_edges
 from graphs.params import GraphParams

@@ -1,0 +1,237 @@
+"""Cluster evidence in words: the JSON investigators read, and the sentences they read first.
+
+Built from the same :class:`~graphs.evidence.ClusterContext` as the numeric features
+(:func:`graphs.evidence.cluster_features`): concrete shared entities, synchronised campaigns, the
+strongest edges, the members' event timeline, their creation span, the structure, and a summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .evidence import WEIGHT_KINDS, ClusterContext
+
+
+def cluster_evidence(
+    ctx: ClusterContext, clusters: np.ndarray, features: pd.DataFrame, detailed: np.ndarray | None = None
+) -> dict[int, dict]:
+    """JSON-able evidence for the given cluster labels: concrete entities, campaigns, times, words.
+
+    Args:
+        ctx: the shared cluster context.
+        clusters: cluster labels to describe.
+        features: :func:`graphs.evidence.cluster_features` output.
+        detailed: labels that also get the event timeline (the flagged ones); all when None.
+    """
+    k = ctx.n_clusters
+    want = np.zeros(k + 1, dtype=bool)
+    want[np.asarray(clusters, dtype=np.int64)] = True
+    detail = want.copy() if detailed is None else np.zeros(k + 1, dtype=bool)
+    if detailed is not None:
+        detail[np.asarray(detailed, dtype=np.int64)] = True
+    out: dict[int, dict] = {int(c): {} for c in np.flatnonzero(want)}
+    _put(out, "shared_entities", _shared_entities(ctx, want))
+    _put(out, "campaigns", _campaigns(ctx, want))
+    _put(out, "strongest_edges", _strongest_edges(ctx, want))
+    _put(out, "timeline", _timeline(ctx, detail))
+    _put(out, "creation", _creation(ctx, want))
+    n_sync = ctx.sync[_among(ctx, ctx.sync["cluster"], want)].groupby("cluster").size().to_dict()
+    fdict = features.round(4).to_dict("index")
+    for c, e in out.items():
+        f = fdict[c]
+        e["structure"] = {
+            "internal_density": f["internal_density"],
+            "mean_internal_weight": f["mean_internal_weight"],
+            "conductance": f["conductance"],
+            "relation_weight_share": {r: f[f"{r}_weight_share"] for r in WEIGHT_KINDS},
+            "coaction_density": f["coaction_density"],
+            "sync_window_seconds": int(ctx.window[c]),
+        }
+        e["synchronised_targets"] = int(n_sync.get(c, 0))
+        e["summary"] = summary_sentences(int(ctx.size[c]), f, e)
+    return out
+
+
+def _put(out: dict[int, dict], key: str, per_cluster: dict[int, object]) -> None:
+    for c, value in per_cluster.items():
+        out[c][key] = value
+
+
+def _among(ctx: ClusterContext, col: pd.Series, mask: np.ndarray) -> np.ndarray:
+    """Rows whose cluster label (-1 = none) is in ``mask`` (bool [n_clusters + 1])."""
+    v = col.to_numpy(np.int64)
+    return mask[np.where(v >= 0, v, ctx.n_clusters)]
+
+
+def _shared_entities(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+    """Most telling first: many members on an entity few others use (a farm's emulator) before a busy
+    IP that happens to hold three members."""
+    log = ctx.log
+    names = np.array(log.entity_types, dtype=object)
+    shared = ctx.shared[_among(ctx, ctx.shared["cluster"], want)]
+    shared = shared.assign(strength=shared["members"] * shared["exclusivity"])
+    shared = shared.sort_values(
+        ["cluster", "strength", "members"], ascending=[True, False, False], kind="stable"
+    )
+    shared = shared.groupby("cluster", sort=False).head(ctx.p.top_entities)
+    ent = shared["entity"].to_numpy(np.int64)
+    return _by_cluster(
+        shared["cluster"].to_numpy(),
+        {
+            "type": names[shared["etype"].to_numpy(np.int64)],
+            "id": log.entity_ids[ent],
+            "members": shared["members"].to_numpy(np.int64),
+            "users_total": shared["users_total"].to_numpy(np.int64),
+            "exclusivity": shared["exclusivity"].to_numpy(np.float64).round(3),
+            "first_seen": _iso_array(shared["first"].to_numpy()),
+            "last_seen": _iso_array(shared["last"].to_numpy()),
+        },
+    )
+
+
+def _campaigns(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+    """The largest synchronised groups: members acting on one target within the cluster's window."""
+    log = ctx.log
+    names = np.array(log.entity_types, dtype=object)
+    actions = np.array(log.actions, dtype=object)
+    sync = ctx.sync[_among(ctx, ctx.sync["cluster"], want)]
+    sync = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
+    sync = sync.groupby("cluster", sort=False).head(ctx.p.top_campaigns)
+    ent = sync["entity"].to_numpy(np.int64)
+    return _by_cluster(
+        sync["cluster"].to_numpy(),
+        {
+            "target_type": names[log.entity_type[ent].astype(np.int64)],
+            "target": log.entity_ids[ent],
+            "action": actions[sync["action"].to_numpy(np.int64)],
+            "members": sync["members"].to_numpy(np.int64),
+            "start": _iso_array(sync["start"].to_numpy()),
+            "end": _iso_array(sync["end"].to_numpy()),
+            "window_seconds": (sync["end"] - sync["start"]).to_numpy(np.int64),
+        },
+    )
+
+
+def _strongest_edges(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+    edges = ctx.internal
+    inside = edges[(edges["cs"] == edges["cd"]).to_numpy() & _among(ctx, edges["cs"], want)]
+    top = inside.sort_values(["cs", "weight"], ascending=[True, False], kind="stable")
+    top = top.groupby("cs", sort=False).head(ctx.p.top_edges)
+    ids = ctx.log.account_ids
+    return _by_cluster(
+        top["cs"].to_numpy(),
+        {
+            "src": ids[top["src"].to_numpy(np.int64)],
+            "dst": ids[top["dst"].to_numpy(np.int64)],
+            "relation": top["relation"].to_numpy(object),
+            "weight": top["weight"].to_numpy(np.float64).round(4),
+        },
+    )
+
+
+def _timeline(ctx: ClusterContext, detail: np.ndarray) -> dict[int, object]:
+    """The members' latest events (columns, not rows: it is drawn as a time series)."""
+    log = ctx.log
+    names = np.array(log.entity_types, dtype=object)
+    actions = np.array(log.actions, dtype=object)
+    ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)]
+    tl = (
+        ev.sort_values(["cluster", "ts"], kind="stable")
+        .groupby("cluster", sort=False)
+        .tail(ctx.p.timeline_events)
+    )
+    return _by_cluster(
+        tl["cluster"].to_numpy(),
+        {
+            "account_id": log.account_ids[tl["account"].to_numpy(np.int64)],
+            "timestamp": tl["ts"].to_numpy(np.int64),
+            "action": actions[tl["action"].to_numpy(np.int64)],
+            "target_type": names[tl["etype"].to_numpy(np.int64)],
+            "target": log.entity_ids[tl["entity"].to_numpy(np.int64)],
+        },
+        as_rows=False,
+    )
+
+
+def _creation(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+    """When the members' accounts were created: first, last, median and the span in hours."""
+    lab = ctx.labels
+    acc = np.flatnonzero(want[np.where(lab >= 0, lab, ctx.n_clusters)])
+    created = pd.DataFrame({"cluster": lab[acc], "created": ctx.created[acc]})
+    span = created.groupby("cluster")["created"].agg(["min", "max", "median"])
+    first, last, med = (_iso_array(span[q].to_numpy()) for q in ("min", "max", "median"))
+    hours = ((span["max"] - span["min"]) / 3600).round(2).to_numpy()
+    return {
+        c: {"first": a, "last": b, "median": m, "span_hours": h}
+        for c, a, b, m, h in zip(span.index.tolist(), first, last, med, hours.tolist(), strict=True)
+    }
+
+
+def _iso_array(ts: np.ndarray) -> np.ndarray:
+    return (
+        np.datetime_as_string(np.asarray(ts, dtype="int64").astype("datetime64[s]"), unit="s").astype(object)
+        + "Z"
+    )
+
+
+def _by_cluster(
+    cluster: np.ndarray, columns: dict[str, np.ndarray], as_rows: bool = True
+) -> dict[int, object]:
+    """Splits column arrays (already sorted by cluster) into per-cluster lists of rows (or columns)."""
+    if cluster.size == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
+    ends = np.r_[starts[1:], cluster.size]
+    lists = {k: v.tolist() for k, v in columns.items()}
+    keys = list(lists)
+    out: dict[int, object] = {}
+    for c, a, b in zip(cluster[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        if as_rows:
+            out[c] = [
+                dict(zip(keys, vals, strict=True))
+                for vals in zip(*(lists[k][a:b] for k in keys), strict=True)
+            ]
+        else:
+            out[c] = {k: lists[k][a:b] for k in keys}
+    return out
+
+
+def _duration(seconds: int) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``, ``2 days``."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def summary_sentences(size: int, f: dict, e: dict) -> list[str]:
+    """Plain sentences an investigator reads first."""
+    lines = []
+    for ent in e.get("shared_entities", [])[:3]:
+        excl = (
+            "used by no one else"
+            if ent["users_total"] == ent["members"]
+            else f"{ent['users_total']} users in all"
+        )
+        lines.append(f"{ent['members']} of {size} members share {ent['type']} {ent['id']} ({excl}).")
+    n_sync = e.get("synchronised_targets", 0)
+    if n_sync:
+        top = e["campaigns"][0]
+        lines.append(
+            f"Members acted in sync on {n_sync} targets; largest: {top['members']} members {top['action']} "
+            f"{top['target_type']} {top['target']} within {_duration(max(top['window_seconds'], 1))} "
+            f"at {top['start']}."
+        )
+    cr = e.get("creation")
+    if cr and f["created_in_burst_share"] >= 0.5:
+        share = round(100 * float(f["created_in_burst_share"]))
+        lines.append(f"{share}% of accounts were created within a day of each other (median {cr['median']}).")
+    lines.append(
+        f"Internal link density {f['internal_density']:.2f}; "
+        f"{100 * (1 - f['conductance']):.0f}% of the members' link weight stays inside the cluster."
+    )
+    return lines
