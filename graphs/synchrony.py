@@ -272,14 +272,7 @@ def synchrony_relation(
     account = np.asarray(account, dtype=np.int64)
     entity = np.asarray(entity, dtype=np.int64)
     time = np.asarray(time, dtype=np.int64)
-    # Entities used by too many accounts in all are left out (popular items, celebrities).
-    ea = sort_rows(entity, account)
-    first = run_starts(*ea)
-    users = np.bincount(ea[0][first])
-    keep = users[entity] <= params.entity_cap if users.size else np.zeros(entity.size, bool)
-    account, entity, time = account[keep], entity[keep], time[keep]
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)[keep]
+    account, entity, time, weight = _below_entity_cap(account, entity, time, weight, params.entity_cap)
     active = np.bincount(account, minlength=n)
     keys, counts, mus, wins = [], [], [], []
     cooccurring = np.zeros(n, dtype=np.int64)
@@ -295,38 +288,7 @@ def synchrony_relation(
             mus.append(mu)
             wins.append(np.full(key.size, w, dtype=np.int64))
             cooccurring = np.maximum(cooccurring, shared_rows.astype(np.int64))
-    key = np.concatenate(keys)
-    count = np.concatenate(counts)
-    mu = np.concatenate(mus)
-    win = np.concatenate(wins)
-    surprise = -log10_poisson_sf(count, mu) - math.log10(max(n_variants, 1))
-    # Per pair: the most surprising scale, and the *tightest* window (the shortest one holding at
-    # least TIGHT of its largest count): how close in time the pair acts. Rows sorted by (key, window).
-    order = np.lexsort((win, key))
-    key, count, mu, win, surprise = key[order], count[order], mu[order], win[order], surprise[order]
-    tight = win
-    if key.size:
-        head = np.concatenate([[True], key[1:] != key[:-1]])
-        starts = np.flatnonzero(head)
-        group = np.cumsum(head) - 1
-        best_s = np.maximum.reduceat(surprise, starts)
-        n_max = np.maximum.reduceat(count, starts)
-        is_best = surprise == best_s[group]
-        # The first row of each group that reaches the best surprise / TIGHT of the largest count.
-        first_best = np.full(starts.size, -1, dtype=np.int64)
-        idx = np.flatnonzero(is_best)
-        first_best[group[idx[::-1]]] = idx[::-1]
-        near = np.flatnonzero(count >= TIGHT * n_max[group])
-        first_near = np.full(starts.size, -1, dtype=np.int64)
-        first_near[group[near[::-1]]] = near[::-1]
-        tight = win[first_near]
-        key, count, mu, win, surprise = (
-            key[first_best],
-            count[first_best],
-            mu[first_best],
-            win[first_best],
-            surprise[first_best],
-        )
+    key, count, mu, win, surprise, tight = _best_scale(keys, counts, mus, wins, n_variants)
     # Benjamini-Hochberg over every pair of active accounts.
     n_active = float((active > 0).sum())
     tested = max(n_active * (n_active - 1) / 2, 1.0)
@@ -354,6 +316,49 @@ def synchrony_relation(
         windows, float(threshold), tested, int(kept.sum()), int(account.size), active, cooccurring, coactors
     )
     return rel, stats
+
+
+def _below_entity_cap(account, entity, time, weight, cap: int):
+    """The rows whose entity has at most ``cap`` distinct accounts in all (popular items and
+    celebrities are left out)."""
+    ea = sort_rows(entity, account)
+    first = run_starts(*ea)
+    users = np.bincount(ea[0][first])
+    keep = users[entity] <= cap if users.size else np.zeros(entity.size, bool)
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)[keep]
+    return account[keep], entity[keep], time[keep], weight
+
+
+def _best_scale(keys, counts, mus, wins, n_variants: int):
+    """Per pair: the most surprising scale (paying ``log10(#scales)`` for the choice), and the
+    *tightest* window, the shortest one holding at least ``TIGHT`` of its largest count (how close in
+    time it acts). Returns ``(key, count, mu, best window, surprise, tight window)``, one row per pair."""
+    key = np.concatenate(keys)
+    count = np.concatenate(counts)
+    mu = np.concatenate(mus)
+    win = np.concatenate(wins)
+    surprise = -log10_poisson_sf(count, mu) - math.log10(max(n_variants, 1))
+    # Rows sorted by (key, window).
+    order = np.lexsort((win, key))
+    key, count, mu, win, surprise = key[order], count[order], mu[order], win[order], surprise[order]
+    if not key.size:
+        return key, count, mu, win, surprise, win
+    head = np.concatenate([[True], key[1:] != key[:-1]])
+    starts = np.flatnonzero(head)
+    group = np.cumsum(head) - 1
+    best_s = np.maximum.reduceat(surprise, starts)
+    n_max = np.maximum.reduceat(count, starts)
+    is_best = surprise == best_s[group]
+    # The first row of each group that reaches the best surprise / TIGHT of the largest count.
+    first_best = np.full(starts.size, -1, dtype=np.int64)
+    idx = np.flatnonzero(is_best)
+    first_best[group[idx[::-1]]] = idx[::-1]
+    near = np.flatnonzero(count >= TIGHT * n_max[group])
+    first_near = np.full(starts.size, -1, dtype=np.int64)
+    first_near[group[near[::-1]]] = near[::-1]
+    tight = win[first_near]
+    return key[first_best], count[first_best], mu[first_best], win[first_best], surprise[first_best], tight
 
 
 def fdr_threshold(surprise: np.ndarray, tested: float, fdr: float) -> float:

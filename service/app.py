@@ -205,6 +205,21 @@ def add_docs(app: FastAPI) -> None:
     app.mount("/docs/assets", StaticFiles(directory=vendor, check_dir=False), name="docs-assets")
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema with the API-key security scheme, built once."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, web: bool = False) -> FastAPI:
     """The ringscope HTTP service.
 
@@ -252,20 +267,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.key_roles = key_roles
     app.state.metrics = Metrics()
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                description=app.description,
-                routes=app.routes,
-            )
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.include_router(accounts.router)
     app.include_router(clusters.router)
@@ -277,6 +279,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     add_docs(app)
     app.add_middleware(ApiHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
+
+    add_error_handlers(app)
+    return app
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """503 when the store cannot be reached; 500 (logged) only for true bugs."""
 
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.error("verdict store unreachable on %s %s: %s", request.method, request.url.path, exc)
@@ -290,5 +299,3 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         # Only true bugs land here; the fuzz tests assert that none do.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
-
-    return app
