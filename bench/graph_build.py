@@ -136,6 +136,33 @@ def _our_seconds(df: pd.DataFrame, repeat: int = 3) -> float:
     return best
 
 
+def _compare_networkx(sample) -> tuple[list[tuple[str, str]], dict]:
+    """The networkx route and ours on the same sample: table rows and JSON figures."""
+    t0 = time.perf_counter()
+    nx_edges = networkx_route(sample)
+    nx_s = time.perf_counter() - t0
+    ours_s = _our_seconds(sample)
+    same = nx_edges == our_route(sample)
+    rows = [
+        ("nx sample events", f"{len(sample):,}"),
+        ("nx sample accounts", f"{sample['account_id'].nunique():,}"),
+        ("nx sample edges", f"{len(nx_edges):,}"),
+        ("s networkx route", f"{nx_s:.3f}"),
+        ("s our route", f"{ours_s:.4f}"),
+        ("same edges and shared counts", "yes" if same else "NO"),
+        ("speed ratio (networkx / ours)", f"{nx_s / ours_s:.0f}x"),
+    ]
+    figures = {
+        "sample_events": len(sample),
+        "edges": len(nx_edges),
+        "networkx_s": nx_s,
+        "ours_s": ours_s,
+        "equal": same,
+        "ratio": nx_s / ours_s,
+    }
+    return rows, figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.graph_build", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts of the synthetic world")
@@ -187,28 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     del graph
 
     if sample is not None:
-        t0 = time.perf_counter()
-        nx_edges = networkx_route(sample)
-        nx_s = time.perf_counter() - t0
-        ours_s = _our_seconds(sample)
-        same = nx_edges == our_route(sample)
-        rows += [
-            ("nx sample events", f"{len(sample):,}"),
-            ("nx sample accounts", f"{sample['account_id'].nunique():,}"),
-            ("nx sample edges", f"{len(nx_edges):,}"),
-            ("s networkx route", f"{nx_s:.3f}"),
-            ("s our route", f"{ours_s:.4f}"),
-            ("same edges and shared counts", "yes" if same else "NO"),
-            ("speed ratio (networkx / ours)", f"{nx_s / ours_s:.0f}x"),
-        ]
-        out["networkx"] = {
-            "sample_events": len(sample),
-            "edges": len(nx_edges),
-            "networkx_s": nx_s,
-            "ours_s": ours_s,
-            "equal": same,
-            "ratio": nx_s / ours_s,
-        }
+        nx_rows, out["networkx"] = _compare_networkx(sample)
+        rows += nx_rows
     rows.append(("peak_rss before the build MiB", f"{prep_peak:,.0f}"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
