@@ -259,17 +259,10 @@ class GNNScorer:
     """
 
     def __init__(self, config: TrainConfig | dict[str, Any]) -> None:
+        # Like sklearn estimators: only fit() (or load()) sets the trailing-underscore attributes.
         self.config = parse_config(config)
         self.module: nn.Module | None = None
         self.scaler: FeatureScaler | None = None
-        self.threshold_ = 0.5
-        self.in_channels_ = 0
-        self.num_relations_ = 1
-        self.relation_names_: list[str] | None = None
-        self.history_: list[dict[str, float]] = []
-        self.best_epoch_ = 0
-        self.fit_seconds_ = float("nan")
-        self.seconds_per_epoch_ = float("nan")
 
     def _build(self, in_channels: int, num_relations: int) -> nn.Module:
         cfg = self.config
@@ -309,6 +302,7 @@ class GNNScorer:
         self.in_channels_ = int(inputs.x.size(1))
         self.num_relations_ = inputs.num_relations
         self.relation_names_ = inputs.relation_names
+        self.threshold_ = 0.5  # replaced by the best validation macro-F1 threshold when there is one
         self.scaler = FeatureScaler(cfg.scaling).fit(inputs.x[torch.from_numpy(train)])
         x, ei, et, ew = self._inputs(inputs)
         self.module = module = self._build(self.in_channels_, self.num_relations_)

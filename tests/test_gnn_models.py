@@ -279,3 +279,13 @@ def test_gbt_binning_is_monotone_and_bounded():
         order = np.argsort(matrix[:, j], kind="stable")
         assert np.all(np.diff(binned[order, j]) >= 0)
     assert len(np.unique(binned[:, 1])) == 5 and len(np.unique(binned[:, 2])) == 1
+
+
+@pytest.mark.parametrize("name", ["sage", "gbt"])
+def test_unfitted_scorer_has_no_fitted_attributes(name: str) -> None:
+    """sklearn's convention: only fit (or load) sets the trailing-underscore attributes."""
+    from gnn.config import parse_config
+    from gnn.scorers import build_scorer
+
+    scorer = build_scorer(parse_config({"model": name}))
+    assert not [a for a in vars(scorer) if a.endswith("_") and not a.startswith("_")]

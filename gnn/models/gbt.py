@@ -85,18 +85,9 @@ class GBTScorer:
     def __init__(self, config: TrainConfig | dict[str, Any]) -> None:
         self.config = parse_config(config)
         self.options = {**self.params, **self.config.params}
+        # Like sklearn estimators: only fit() (or load()) sets the trailing-underscore attributes.
         self.model: HistGradientBoostingClassifier | None = None
         self.scaler: FeatureScaler | None = None
-        self.threshold_ = 0.5
-        self.in_channels_ = 0
-        self.num_relations_ = 1
-        self.relation_names_: list[str] | None = None
-        self.columns_: list[str] = []
-        self.bin_edges_: list[np.ndarray] | None = None
-        self.history_: list[dict[str, float]] = []
-        self.best_epoch_ = 0
-        self.fit_seconds_ = float("nan")
-        self.seconds_per_epoch_ = float("nan")
 
     def design_matrix(self, data: Data | GraphInputs) -> np.ndarray:
         """The binned feature matrix the trees see (features + neighbour aggregates), one row per node."""
@@ -132,6 +123,7 @@ class GBTScorer:
         self.in_channels_ = int(inputs.x.size(1))
         self.num_relations_ = inputs.num_relations
         self.relation_names_ = inputs.relation_names
+        self.threshold_ = 0.5  # replaced by the best validation macro-F1 threshold when there is one
         start = time.perf_counter()
         self.scaler = FeatureScaler(cfg.scaling).fit(inputs.x.numpy()[train])
         features = self._features(inputs)
