@@ -42,7 +42,7 @@ def tuning_features(
     if with_gnn:
         from gnn.scoring import load_default_model
 
-        scorer, _ = load_default_model()
+        scorer = load_default_model()
     worlds = [(r, TUNING_SEED + i, n_accounts) for r in FIT_REGIMES for i in range(n_worlds)]
     for regime, seed, size in worlds:
         t = time.perf_counter()

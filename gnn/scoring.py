@@ -87,8 +87,8 @@ def _version(directory: Path, schema: dict) -> str:
     return f"{schema.get('model', 'model')}@{schema.get('created', 'unknown')} ({directory.name})"
 
 
-def load_model_dir(directory: str | Path) -> tuple[GraphScorer, str]:
-    """Loads a model directory written by ``ringscope train``.
+def load_model_dir(directory: str | Path) -> GraphScorer:
+    """Loads a model directory written by ``ringscope train`` (its ``version`` names it).
 
     Raises:
         InputError: when the directory is missing or is not a model directory.
@@ -105,8 +105,7 @@ def load_model_dir(directory: str | Path) -> tuple[GraphScorer, str]:
     except (GNNError, OSError, json.JSONDecodeError) as exc:
         reason = str(exc).removeprefix(f"{directory}: ")
         raise InputError(name, f"cannot load the model ({reason})") from None
-    version = _version(directory, schema)
-    return GraphScorer(scorer, schema, version), version
+    return GraphScorer(scorer, schema, _version(directory, schema))
 
 
 def default_model_path() -> Path:
@@ -114,14 +113,13 @@ def default_model_path() -> Path:
     return Path(str(resources.files("gnn").joinpath(DEFAULT_MODEL_DIR)))
 
 
-def load_default_model() -> tuple[GraphScorer, str]:
+def load_default_model() -> GraphScorer:
     """The default model shipped inside the package (made by ``python -m bench.train_default``)."""
     path = default_model_path()
     if not (path / "config.yaml").is_file():
         raise InputError(
             str(path), "the default model is missing; run `python -m bench.train_default` to make it"
         )
-    scorer, version = load_model_dir(path)
-    version = "default:" + version
-    scorer.version = version
-    return scorer, version
+    scorer = load_model_dir(path)
+    scorer.version = "default:" + scorer.version
+    return scorer

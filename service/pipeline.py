@@ -291,8 +291,8 @@ def run_detection(
 def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:
     from gnn.scoring import load_default_model, load_model_dir
 
-    scorer, version = load_default_model() if str(model) == "default" else load_model_dir(model)
-    return np.asarray(scorer.score_graph(graph), dtype=np.float64), version
+    scorer = load_default_model() if str(model) == "default" else load_model_dir(model)
+    return np.asarray(scorer.score_graph(graph), dtype=np.float64), scorer.version
 
 
 def calibrate(real: np.ndarray, null: np.ndarray, v: VerdictParams) -> tuple[float, dict]:
