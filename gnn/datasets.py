@@ -13,6 +13,7 @@ Source: https://github.com/YingtongDou/CARE-GNN (``data/Amazon.zip``, ``data/Yel
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from torch_geometric.data import Data
 
 from gnn.errors import DatasetError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+#: Where benchmark data is looked for when no path is given: ``RINGSCOPE_DATA`` if set, else
+#: ``../shared/data`` from the working directory (a checkout beside ``shared/``); never a path inside
+#: the installed package.
+SHARED_DATA = Path(os.environ.get("RINGSCOPE_DATA") or Path.cwd().parent / "shared" / "data")
 SOURCE_URL = "https://github.com/YingtongDou/CARE-GNN/tree/master/data"
 
 
@@ -57,7 +60,7 @@ def dataset_spec(name: str) -> FraudDatasetSpec:
 
 
 def find_dataset_file(name: str, path: str | Path | None = None) -> Path:
-    """Locate a dataset file: ``path`` (the file or its directory), else ``<repo>/../shared/data``.
+    """Locate a dataset file: ``path`` (the file or its directory), else :data:`SHARED_DATA`.
 
     Raises:
         DatasetError: saying where the file was looked for and where to put it.
