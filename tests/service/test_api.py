@@ -48,7 +48,7 @@ except ImportError:
 
 INV = {"X-API-Key": INVESTIGATOR_KEY}
 ENF = {"X-API-Key": ENFORCEMENT_KEY}
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

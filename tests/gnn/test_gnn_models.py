@@ -193,7 +193,7 @@ def test_load_config_names_the_file(tmp_path):
 def test_example_configs_are_valid():
     from pathlib import Path
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "gnn" / "configs").glob("*.yaml"))
+    configs = sorted((Path(__file__).resolve().parents[2] / "gnn" / "configs").glob("*.yaml"))
     assert {load_config(p).model for p in configs} == set(MODELS)
 
 
