@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 from gnn.config import load_config
-from gnn.fit_events import ring_split
 from gnn.scoring import default_model_path, disjoint_union, graph_data
 from gnn.train import save_model, train
 from graphs.build import build_graph
 from graphs.events import EventLog
 from graphs.synthetic.regimes import FIT_REGIMES, generate_regime_world
+from service.training import ring_split
 
 TRAIN_SEED = 2000
 ROOT = Path(__file__).resolve().parents[1]

@@ -316,8 +316,8 @@ def train(
     from importlib import resources
 
     from gnn.errors import GNNError
-    from gnn.fit_events import train_from_log
     from graphs.events import load_accounts, load_events, load_labels
+    from service.training import train_from_log
 
     cfg = config or Path(str(resources.files("gnn").joinpath("configs", "default.yaml")))
     graph_params = detect_params(identifiers, targets, ignore_column).graph
