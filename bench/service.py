@@ -302,27 +302,9 @@ def enforcement_pull(port: int, verdict: str | None) -> tuple[int, int, float]:
     return items, pages, time.perf_counter() - t0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1_000_000)
-    parser.add_argument("--clusters", type=int, default=20_000)
-    parser.add_argument("--rings", type=int, default=2_000)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per load scenario")
-    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--store", help="SQLAlchemy URL (default: a SQLite file in a temp folder)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--no-calibrate", dest="calibrate", action="store_false", help="skip the one-route FastAPI baseline"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary store and request log")
-    args = parser.parse_args(argv)
-
+def _publish_two_runs(args, url: str, rows: list) -> tuple[list[str], list[str]]:
+    """Synthesises and publishes two runs; returns account and cluster request paths to replay."""
     from service.store import Store
-
-    tmp = Path(tempfile.mkdtemp(prefix="ringscope-bench-"))
-    url = args.store or f"sqlite:///{tmp / 'verdicts.db'}"
-    rows: list[tuple[str, str]] = []
 
     t0 = time.perf_counter()
     first = synthetic_detection(args.accounts, args.clusters, args.rings, args.seed)
@@ -333,7 +315,6 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         ("clusters / rings / edges", f"{len(first.clusters):,} / {args.rings:,} / {len(first.edges):,}")
     )
-
     with Store(url) as store:
         r1 = store.publish(first)
         rows.append(("publish run 1 (s)", f"{r1.seconds:.2f}"))
@@ -351,31 +332,33 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("run 2 feed events", f"{r2.events:,}"))
         rng = np.random.default_rng(args.seed)
         account_ids = second.accounts["account_id"].to_numpy(dtype=object)
-        sample = rng.choice(account_ids, size=50_000)
-        account_paths = [f"/v1/accounts/{a}" for a in sample]
+        account_paths = [f"/v1/accounts/{a}" for a in rng.choice(account_ids, size=50_000)]
         stable_ids = np.array(sorted(r2.id_map.values()), dtype=object)
         cluster_paths = [f"/v1/clusters/{c}" for c in rng.choice(stable_ids, size=50_000)]
     if url.startswith("sqlite:///"):
         rows.append(("store file (MiB)", f"{Path(url[len('sqlite:///') :]).stat().st_size / 2**20:,.0f}"))
+    return account_paths, cluster_paths
 
+
+def _serve_and_load(args, url: str, tmp: Path, paths: tuple[list[str], list[str]], rows: list) -> dict:
+    """Serves the store in a second process and replays lookups and enforcement pulls against it."""
     port = _free_port()
-    log_path = tmp / "requests.log"
     code = (
         "from service.serve import run_server; "
         f"run_server({url!r}, '127.0.0.1', {port}, api_keys={API_KEYS!r}, workers={args.workers})"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    with open(log_path, "w") as log:
+    with open(tmp / "requests.log", "w") as log:
         server = subprocess.Popen([sys.executable, "-c", code], stderr=log, env=env)
+    results = {}
     try:
         _wait_ready(port, server)
-        results = {}
-        for name, paths, key in (
-            ("account lookup", account_paths, ENFORCEMENT_KEY),
-            ("cluster lookup", cluster_paths, INVESTIGATOR_KEY),
+        for name, replay, key in (
+            ("account lookup", paths[0], ENFORCEMENT_KEY),
+            ("cluster lookup", paths[1], INVESTIGATOR_KEY),
         ):
-            load("127.0.0.1", port, paths[:200], key, 1.0, args.concurrency)  # warm-up
-            res = load("127.0.0.1", port, paths, key, args.duration, args.concurrency, server.pid)
+            load("127.0.0.1", port, replay[:200], key, 1.0, args.concurrency)  # warm-up
+            res = load("127.0.0.1", port, replay, key, args.duration, args.concurrency, server.pid)
             results[name] = res
             rows.append(
                 (
@@ -398,6 +381,30 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--clusters", type=int, default=20_000)
+    parser.add_argument("--rings", type=int, default=2_000)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per load scenario")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--store", help="SQLAlchemy URL (default: a SQLite file in a temp folder)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-calibrate", dest="calibrate", action="store_false", help="skip the one-route FastAPI baseline"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary store and request log")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="ringscope-bench-"))
+    url = args.store or f"sqlite:///{tmp / 'verdicts.db'}"
+    rows: list[tuple[str, str]] = []
+    paths = _publish_two_runs(args, url, rows)
+    results = _serve_and_load(args, url, tmp, paths, rows)
     if args.calibrate:
         res = calibrate(args.duration, args.concurrency, tmp)
         results["calibration"] = res
@@ -408,16 +415,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  ({res['server_cpu_us_per_request']:,.0f} us CPU per request)",
             )
         )
-    with open(log_path) as log:
+    with open(tmp / "requests.log") as log:
         lines = sum(1 for line in log if line.startswith("{"))
     rows.append(("request log lines", f"{lines:,}"))
     rows.append(("concurrency / workers / cpus", f"{args.concurrency} / {args.workers} / {os.cpu_count()}"))
     rows.append(("load average (1 min)", f"{os.getloadavg()[0]:.2f}"))
-
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
         url += "  (deleted; --keep keeps it)"
-
     width = max(len(k) for k, _ in rows)
     print(f"{'measure':<{width}}  value")
     for key, value in rows:
