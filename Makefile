@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := service/static/vendor/cytoscape.min.js
 
-.PHONY: demo test test-fast lint format bench web install clean default-model calibrate quality
+.PHONY: demo test test-fast lint lint-web format bench web install clean default-model calibrate quality
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
@@ -24,11 +24,15 @@ $(VENDOR): web/package.json web/package-lock.json web/copy-vendor.mjs
 demo: install
 	$(BIN)/ringscope demo
 
-test: install
+test: install lint-web
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+# The page's own scripts (service/static/app.js, js/): ESLint from web/'s devDependencies.
+lint-web: web
+	web/node_modules/.bin/eslint -c web/eslint.config.mjs service/static/app.js service/static/js
+
+lint: $(STAMP) lint-web
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -1,8 +1,9 @@
 """The investigator web page (GitHub issue 7): one static page at ``/`` over the JSON API.
 
-The page (``service/static/index.html``, ``app.js``, ``app.css``) asks for an API key once, keeps it
-in the browser's localStorage and calls the ``/v1`` API with the ``X-API-Key`` header, like any
-other client: this module adds no data routes and no way around the key check. Third-party
+The page (``service/static/index.html``, ``app.js`` with its ES modules in ``js/``, ``app.css``) asks
+for an API key once, keeps it in the browser's localStorage and calls the ``/v1`` API with the
+``X-API-Key`` header, like any other client: this module adds no data routes and no way around the
+key check. Third-party
 libraries (cytoscape) are copied from ``web/node_modules`` into ``service/static/vendor/`` by
 ``web/build.sh``; nothing is loaded from the internet.
 """

@@ -78,10 +78,11 @@ def test_page_and_assets_are_served(small_app: FastAPI) -> None:
         csp = page.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
         assert page.headers["referrer-policy"] == "no-referrer"
-        assert '<script src="/static/app.js"' in page.text
+        assert '<script type="module" src="/static/app.js"' in page.text
         assert '<script src="/static/vendor/cytoscape.min.js"' in page.text
-        js = client.get("/static/app.js")
-        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+        for script in ["app.js", *(f"js/{p.name}" for p in sorted((STATIC_DIR / "js").glob("*.js")))]:
+            js = client.get(f"/static/{script}")
+            assert js.status_code == 200 and "javascript" in js.headers["content-type"], script
         assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
         # The page is public, the data is not: add_web opens no way around the key check.
         assert client.get("/v1/clusters").status_code == 401
@@ -95,7 +96,8 @@ def test_page_and_assets_are_served(small_app: FastAPI) -> None:
 def test_page_loads_nothing_from_the_internet() -> None:
     """No CDN: every URL in the page's own files is the SVG namespace or a relative path."""
     allowed = {"http://www.w3.org/2000/svg"}
-    for name in ("index.html", "app.js", "app.css"):
+    names = ["index.html", "app.js", "app.css", *(f"js/{p.name}" for p in (STATIC_DIR / "js").glob("*.js"))]
+    for name in names:
         text = (STATIC_DIR / name).read_text(encoding="utf-8")
         found = set(re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s'\"`)]*", text, flags=re.I))
         assert found <= allowed, f"{name} refers to {sorted(found - allowed)}"

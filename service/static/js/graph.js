@@ -1,0 +1,129 @@
+/* ringscope page: The cluster graph drawn with cytoscape (vendor/cytoscape.min.js, a global). */
+
+import { state } from './state.js';
+import { h } from './dom.js';
+import { RELATION_GROUPS, fmtScore, relationGroup } from './format.js';
+import { dropGraph } from './views.js';
+
+// ---------------------------------------------------------------- the graph (cytoscape)
+
+export function layout(cy) {
+  const n = cy.nodes().length;
+  const pairs = new Set(cy.edges().map((e) => [e.data('source'), e.data('target')].sort().join('\u0000')));
+  const density = n > 1 ? (2 * pairs.size) / (n * (n - 1)) : 0;
+  if (n >= 4 && n <= 80 && density >= 0.4) {
+    // Near-cliques (typical of rings) show nothing in a force layout: put them on a circle.
+    cy.layout({ name: 'circle', animate: false, fit: true, padding: 30, sort: (a, b) => b.data('score') - a.data('score') }).run();
+  } else {
+    cy.layout({
+      name: 'cose', animate: false, randomize: true, fit: true, padding: 30,
+      nodeRepulsion: () => 12000, idealEdgeLength: () => 70, edgeElasticity: () => 60, nodeOverlap: 20,
+      numIter: n > 300 ? 400 : 1000,
+    }).run();
+  }
+  // Small clusters: don't blow the nodes up to fill the box.
+  if (cy.zoom() > 1.3) {
+    cy.zoom(1.3);
+    cy.center();
+  }
+}
+
+export function drawGraph(host, legend, info, graph, onSelect) {
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
+  const counts = new Map();
+  for (const e of edges) {
+    const g = relationGroup(e.relation).key;
+    counts.set(g, (counts.get(g) || 0) + 1);
+  }
+  info.textContent = `${graph.nodes.length} accounts, ${edges.length} links. Drag to move, scroll to zoom, click an account to see it. Node colour: account score (blue low, red high).`;
+
+  const hidden = new Set();
+  legend.replaceChildren(...RELATION_GROUPS.map((g) => {
+    const n = counts.get(g.key) || 0;
+    const li = h('li', { class: n ? '' : 'none', dataset: { group: g.key }, title: n ? 'click to hide or show' : '' },
+      h('span', { class: 'swatch', style: `background:${g.color}` }), `${g.label} `, h('span', { class: 'muted' }, `(${n})`));
+    if (n) {
+      li.addEventListener('click', () => {
+        if (!cy) return;
+        if (hidden.has(g.key)) hidden.delete(g.key); else hidden.add(g.key);
+        li.classList.toggle('off', hidden.has(g.key));
+        cy.edges(`[group = "${g.key}"]`).toggleClass('hidden', hidden.has(g.key));
+      });
+    }
+    return li;
+  }));
+
+  if (typeof window.cytoscape !== 'function') {
+    host.replaceChildren(h('div', { class: 'errorbox', role: 'alert' },
+      h('strong', {}, 'Graph library missing.'), ' The page was served without service/static/vendor/cytoscape.min.js: run web/build.sh.'));
+    return null;
+  }
+  const elements = [
+    ...graph.nodes.map((n) => ({
+      data: { id: n.id, label: n.id.length > 14 ? `${n.id.slice(0, 12)}…` : n.id, score: n.score ?? 0 },
+    })),
+    ...edges.map((e, i) => {
+      const g = relationGroup(e.relation);
+      return {
+        data: {
+          id: `e${i}`, source: e.source, target: e.target, relation: e.relation, group: g.key, color: g.color,
+          weight: e.weight ?? 0.3, dashed: ['ip_time', 'id_time'].includes(String(e.relation).toLowerCase()) ? 'dashed' : 'solid',
+        },
+      };
+    }),
+  ];
+  // Dense clusters (rings are often near-cliques) get straight, thin, faint edges.
+  const dense = edges.length > 120;
+  const many = graph.nodes.length > 60; // smaller nodes; labels only when zoomed in
+  const edgeOpacity = Math.max(0.18, Math.min(0.7, 60 / Math.max(1, edges.length)));
+  const cy = window.cytoscape({
+    container: host,
+    elements,
+    minZoom: 0.1,
+    maxZoom: 5,
+    style: [
+      {
+        selector: 'node',
+        style: {
+          'background-color': 'mapData(score, 0, 1, #6baed6, #cb181d)',
+          width: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
+          height: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
+          label: 'data(label)',
+          'font-size': many ? 5 : 8,
+          'min-zoomed-font-size': many ? 7 : 0,
+          'text-background-color': '#fbfcfd',
+          'text-background-opacity': 0.7,
+          'text-background-padding': 1,
+          color: '#333',
+          'text-valign': 'bottom',
+          'text-margin-y': 2,
+          'border-width': 1,
+          'border-color': '#fff',
+        },
+      },
+      { selector: 'node.selected', style: { 'border-width': 4, 'border-color': '#111', 'z-index': 10 } },
+      { selector: 'node.selected, node:active', style: { 'font-weight': 'bold', 'font-size': 10, 'min-zoomed-font-size': 0 } },
+      {
+        selector: 'edge',
+        style: {
+          'line-color': 'data(color)',
+          width: dense ? 'mapData(weight, 0, 1, 0.6, 2.5)' : 'mapData(weight, 0, 1, 1, 5)',
+          opacity: edgeOpacity,
+          'curve-style': dense ? 'haystack' : 'bezier',
+          'haystack-radius': 0.6,
+          'line-style': 'data(dashed)',
+        },
+      },
+      { selector: 'edge.hidden', style: { display: 'none' } },
+    ],
+  });
+  layout(cy);
+  cy.on('tap', 'node', (evt) => onSelect(evt.target.id()));
+  cy.on('mouseover', 'node', (evt) => { host.title = `${evt.target.id()} · score ${fmtScore(evt.target.data('score'))}`; });
+  cy.on('mouseover', 'edge', (evt) => { host.title = `${evt.target.data('relation')} · weight ${fmtScore(evt.target.data('weight'))}`; });
+  dropGraph();
+  state.liveCy = cy;
+  window.__cy = cy; // for tests and the console
+  return cy;
+}

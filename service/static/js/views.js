@@ -1,0 +1,496 @@
+/* ringscope page: The router (#/, #/cluster/ID, #/account/ID) and the verdict list, account and cluster views. */
+
+import { state } from './state.js';
+import { ApiError, api, currentKey, errorBox, pool } from './api.js';
+import { $, enc, h } from './dom.js';
+import { accountLink, badge, clusterLink, dateRange, fmtDuration, fmtPct, fmtScore, fmtTime, relationGroup, scoreBar, wasText } from './format.js';
+import { drawGraph, layout } from './graph.js';
+import { sortableTable } from './table.js';
+import { drawTimeline } from './timeline.js';
+
+export const LIST_LIMIT = 50;
+export const MEMBER_LOOKUPS = 200; // members whose current verdict is looked up one by one
+export const LOOKUP_CONCURRENCY = 4;
+
+// Relation groups of the graph: colour, legend label, which relation names belong.
+
+// ---------------------------------------------------------------- the router
+
+export const view = $('#view');
+
+export function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const q = raw.indexOf('?');
+  const path = q >= 0 ? raw.slice(0, q) : raw;
+  const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
+  let parts;
+  try { parts = path.split('/').filter(Boolean).map(decodeURIComponent); } catch { parts = ['?']; }
+  return { parts, params };
+}
+
+export function setView(name, state) {
+  view.dataset.view = name;
+  view.dataset.state = state;
+}
+
+export async function route() {
+  const mine = ++state.seq;
+  const { parts, params } = parseHash();
+  if (!currentKey()) {
+    dropGraph();
+    state.current = null;
+    setView('key', 'error');
+    view.replaceChildren(errorBox(new ApiError(401, 'no API key yet')));
+    return;
+  }
+  $('#key-panel').hidden = true;
+  try {
+    if (parts.length === 0 || (parts[0] === 'clusters' && parts.length === 1)) {
+      await showList(params, mine);
+    } else if (parts[0] === 'cluster' && parts.length === 2) {
+      await showCluster(parts[1], null, mine);
+    } else if (parts[0] === 'account' && parts.length === 2) {
+      await showAccount(parts[1], mine);
+    } else {
+      dropGraph();
+      state.current = null;
+      setView('unknown', 'error');
+      view.replaceChildren(errorBox(new ApiError(404, `no page ${location.hash}`), 'Page'));
+    }
+  } catch (err) {
+    if (mine !== state.seq) return;
+    if (!(err instanceof ApiError)) console.error(err);
+    dropGraph();
+    state.current = null;
+    setView(view.dataset.view || 'unknown', 'error');
+    view.replaceChildren(errorBox(err));
+  }
+}
+
+export const stale = (mine) => mine !== state.seq;
+
+
+export function dropGraph() {
+  if (state.liveCy) {
+    state.liveCy.destroy();
+    state.liveCy = null;
+    window.__cy = undefined;
+  }
+}
+
+export function loading(name, text) {
+  dropGraph();
+  delete view.dataset.members;
+  setView(name, 'loading');
+  view.replaceChildren(h('p', { class: 'loading' }, text));
+}
+
+// ---------------------------------------------------------------- the verdict list
+
+export async function showList(params, mine) {
+  state.current = null;
+  const verdict = params.has('verdict') ? params.get('verdict') : 'ring';
+  const minSize = params.get('min_size') || '';
+  const limit = Math.max(1, Math.min(1000, parseInt(params.get('limit'), 10) || LIST_LIMIT));
+  const query = new URLSearchParams();
+  if (verdict) query.set('verdict', verdict);
+  if (minSize) query.set('min_size', minSize);
+  query.set('limit', String(limit));
+
+  loading('list', 'Loading verdicts…');
+  const page = await api(`/v1/clusters?${query}`);
+  if (stale(mine)) return;
+
+  const verdictSelect = h('select', { name: 'verdict', id: 'filter-verdict' },
+    [['ring', 'ring'], ['suspicious', 'suspicious'], ['benign', 'benign'], ['', 'any verdict']].map(([v, label]) =>
+      h('option', { value: v, selected: v === verdict }, label)));
+  const sizeInput = h('input', { type: 'number', min: '1', name: 'min_size', id: 'filter-min-size', value: minSize, placeholder: 'any' });
+  const filters = h('form', { class: 'filters', id: 'list-filters' },
+    h('label', {}, 'Verdict ', verdictSelect),
+    h('label', {}, 'Min size ', sizeInput),
+    h('button', { type: 'submit' }, 'Apply'));
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    p.set('verdict', verdictSelect.value);
+    if (sizeInput.value) p.set('min_size', sizeInput.value);
+    if (params.get('limit')) p.set('limit', params.get('limit'));
+    const target = `#/?${p}`;
+    if (location.hash === target) route(); else location.hash = target;
+  });
+
+  const table = sortableTable([
+    { key: 'cluster_id', label: 'Cluster', render: (r) => clusterLink(r.cluster_id) },
+    { key: 'verdict', label: 'Verdict', render: (r) => badge(r.verdict) },
+    { key: 'score', label: 'Score', numeric: true, render: (r) => scoreBar(r.score) },
+    { key: 'size', label: 'Size', numeric: true },
+    { key: 'status', label: 'Status', render: (r) => h('span', { class: `status s-${r.status}` }, r.status) },
+    { key: 'change', label: 'Last change', render: (r) => wasText(r.change, r) },
+    { key: 'updated_at', label: 'Updated', value: (r) => Date.parse(r.updated_at), render: (r) => fmtTime(r.updated_at) },
+    { key: 'model_version', label: 'Model', cls: 'mono small' },
+  ], {
+    id: 'cluster-list',
+    rowKey: (r) => r.cluster_id,
+    onRowClick: (r) => { location.hash = `#/cluster/${enc(r.cluster_id)}`; },
+    emptyText: 'No clusters match these filters.',
+  });
+  table.setRows(page.items);
+
+  const count = h('span', { class: 'muted', id: 'list-count' });
+  const more = h('button', { type: 'button', id: 'load-more' }, 'Load more');
+  let cursor = page.next_cursor;
+  let shown = page.items.length;
+  const updateCount = () => {
+    count.textContent = `${shown} shown${cursor ? ', more available' : ''}`;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    more.textContent = 'Loading…';
+    try {
+      const q = new URLSearchParams(query);
+      q.set('cursor', cursor);
+      const next = await api(`/v1/clusters?${q}`);
+      if (stale(mine)) return;
+      table.addRows(next.items);
+      shown += next.items.length;
+      cursor = next.next_cursor;
+      updateCount();
+    } catch (err) {
+      more.after(errorBox(err));
+    } finally {
+      more.disabled = false;
+      more.textContent = 'Load more';
+    }
+  });
+  updateCount();
+
+  const title = verdict ? `${verdict[0].toUpperCase()}${verdict.slice(1)} verdicts` : 'All verdicts';
+  view.replaceChildren(h('section', { class: 'panel' },
+    h('div', { class: 'panel-head' }, h('h1', {}, title), count),
+    h('p', { class: 'muted small' },
+      'Clusters in the order of their latest change (oldest first, as the API pages them); click a header to sort what is loaded, a row to open the cluster.'),
+    filters, table.el, h('div', { class: 'more-row' }, more)));
+  setView('list', 'ready');
+}
+
+// ---------------------------------------------------------------- account view
+
+export async function showAccount(id, mine) {
+  if (state.current && state.current.members.has(id)) {
+    // A member of the cluster on screen: select it in place (no reload, no re-layout).
+    state.current.select(id);
+    const acc = await api(`/v1/accounts/${enc(id)}`).catch((err) => err);
+    if (stale(mine)) return;
+    state.current.showAccount(acc, id);
+    return;
+  }
+  state.current = null;
+  loading('account', `Loading account ${id}…`);
+  let acc;
+  try {
+    acc = await api(`/v1/accounts/${enc(id)}`);
+  } catch (err) {
+    if (stale(mine)) return;
+    if (err instanceof ApiError && err.status === 404) {
+      setView('account', 'error');
+      view.replaceChildren(errorBox(err, 'Account'),
+        h('p', {}, 'Is it a cluster id? ', h('a', { href: `#/cluster/${enc(id)}` }, `Open cluster ${id}`)));
+      return;
+    }
+    throw err;
+  }
+  if (stale(mine)) return;
+  if (!acc.cluster_id) {
+    setView('account', 'ready');
+    view.replaceChildren(accountCard(acc), h('p', { class: 'muted' }, 'This account is in no cluster in the latest run.'));
+    return;
+  }
+  await showCluster(acc.cluster_id, acc, mine);
+}
+
+export function accountCard(acc, closeable) {
+  const card = h('section', { class: 'panel account-card', id: 'account-card', dataset: { account: acc.account_id } },
+    h('div', { class: 'panel-head' },
+      h('h2', {}, 'Account ', h('span', { class: 'mono' }, acc.account_id)),
+      closeable ? h('a', { href: closeable, class: 'small' }, 'close') : null),
+    h('dl', { class: 'facts' },
+      fact('Verdict', badge(acc.verdict)),
+      fact('Score', scoreBar(acc.score)),
+      fact('Cluster', acc.cluster_id ? clusterLink(acc.cluster_id) : 'none'),
+      fact('Run', String(acc.run_id))));
+  return card;
+}
+
+export function fact(label, value) {
+  return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value));
+}
+
+// ---------------------------------------------------------------- cluster view
+
+export async function showCluster(id, account, mine) {
+  if (!account && state.current && state.current.clusterId === id) {
+    state.current.select(null);
+    state.current.showAccount(null);
+    return;
+  }
+  state.current = null;
+  loading('cluster', `Loading cluster ${id}…`);
+  const [cluster, graph] = await Promise.allSettled([
+    api(`/v1/clusters/${enc(id)}`),
+    api(`/v1/clusters/${enc(id)}/graph`),
+  ]);
+  if (stale(mine)) return;
+  if (cluster.status === 'rejected') {
+    setView('cluster', 'error');
+    const parts = [];
+    if (account) parts.push(accountCard(account));
+    parts.push(errorBox(cluster.reason, 'Cluster'));
+    view.replaceChildren(...parts);
+    return;
+  }
+  renderCluster(cluster.value, graph, account);
+}
+
+export function renderCluster(c, graphResult, account) {
+  const ev = c.evidence || {};
+  const accountSlot = h('div', { id: 'account-slot' });
+  const graphHost = h('div', { class: 'graph', id: 'graph' });
+  const graphInfo = h('div', { class: 'graph-info small', id: 'graph-info' });
+  const legend = h('ul', { class: 'legend', id: 'graph-legend' });
+  const timelineHost = h('div', { class: 'timeline', id: 'timeline' });
+  const memberIds = new Set(c.members.map((m) => m.account_id));
+  const lookups = new Map(); // account id -> Account or ApiError
+
+  const header = h('section', { class: 'panel cluster-head' },
+    h('div', { class: 'panel-head' },
+      h('h1', {}, 'Cluster ', h('span', { class: 'mono', id: 'cluster-id' }, c.cluster_id), ' ', badge(c.verdict),
+        c.status !== 'active' ? h('span', { class: `status s-${c.status}` }, c.status) : null)),
+    ev.verdict_reason ? h('p', { class: 'muted' }, `Why: ${ev.verdict_reason}`) : null,
+    h('dl', { class: 'facts' },
+      fact('Score', scoreBar(c.score)),
+      fact('Size', h('span', { id: 'cluster-size' }, String(c.size))),
+      fact('Model', h('span', { class: 'mono' }, c.model_version)),
+      fact('Detected', fmtTime(c.detected_at)),
+      fact('First seen', `run ${c.first_seen_run}, ${fmtTime(c.first_seen_at)}`),
+      fact('Last change', `${wasText(c.change, c)} in run ${c.updated_run}`)));
+
+  // Members.
+  const members = sortableTable([
+    { key: 'rank', label: '#', numeric: true },
+    { key: 'account_id', label: 'Account', render: (r) => accountLink(r.account_id) },
+    { key: 'score', label: 'Score', numeric: true, render: (r) => scoreBar(r.score) },
+    {
+      key: 'verdict', label: 'Verdict',
+      value: (r) => verdictOf(r.account_id),
+      render: (r) => {
+        const v = verdictOf(r.account_id);
+        return v ? badge(v) : h('span', { class: 'muted' }, lookups.has(r.account_id) ? '?' : '…');
+      },
+    },
+    {
+      key: 'now', label: 'Cluster now',
+      value: (r) => { const a = lookups.get(r.account_id); return a && !(a instanceof Error) ? a.cluster_id || '' : null; },
+      render: (r) => {
+        const a = lookups.get(r.account_id);
+        if (!a) return '';
+        if (a instanceof Error) return h('span', { class: 'muted', title: a.message }, a.status === 404 ? 'gone' : 'error');
+        if (a.cluster_id === c.cluster_id) return h('span', { class: 'muted' }, 'this');
+        return a.cluster_id ? clusterLink(a.cluster_id) : h('span', { class: 'muted' }, 'none');
+      },
+    },
+  ].filter((col) => col.key !== 'now' || c.status !== 'active'), { // where members are now: dissolved only
+    id: 'members',
+    rowKey: (r) => r.account_id,
+    onRowClick: (r) => { location.hash = `#/account/${enc(r.account_id)}`; },
+  });
+  members.setRows(c.members.map((m, i) => ({ ...m, rank: i + 1 })));
+
+  function verdictOf(accountId) {
+    if (c.status === 'active') return c.verdict;
+    const a = lookups.get(accountId);
+    return a && !(a instanceof Error) ? a.verdict : null;
+  }
+
+  // History.
+  const history = sortableTable([
+    { key: 'run_id', label: 'Run', numeric: true },
+    { key: 'at', label: 'When', value: (r) => Date.parse(r.at), render: (r) => fmtTime(r.at) },
+    { key: 'change', label: 'Change' },
+    { key: 'verdict', label: 'Verdict', render: (r) => h('span', {}, badge(r.verdict), r.previous_verdict && r.previous_verdict !== r.verdict ? h('span', { class: 'muted small' }, ` was ${r.previous_verdict}`) : null) },
+    { key: 'score', label: 'Score', numeric: true, render: (r) => fmtScore(r.score) },
+    { key: 'size', label: 'Size', numeric: true },
+  ], { id: 'history', emptyText: 'No history.' });
+  history.setRows(c.history || []);
+
+  view.replaceChildren(
+    accountSlot,
+    header,
+    h('div', { class: 'cols' },
+      h('section', { class: 'panel graph-panel' },
+        h('div', { class: 'panel-head' }, h('h2', {}, 'Graph'),
+          h('span', { class: 'tools' },
+            h('button', { type: 'button', class: 'link', id: 'graph-fit', onclick: () => cy && cy.fit(undefined, 30) }, 'fit'),
+            h('button', { type: 'button', class: 'link', id: 'graph-relayout', onclick: () => cy && layout(cy) }, 're-layout'))),
+        graphHost, legend, graphInfo),
+      h('section', { class: 'panel evidence', id: 'evidence' }, h('h2', {}, 'Evidence'), evidenceParts(ev, c.size))),
+    h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Timeline of the cluster\'s actions')), timelineHost),
+    h('div', { class: 'cols' },
+      h('section', { class: 'panel' },
+        h('div', { class: 'panel-head' }, h('h2', {}, `Members (${c.members.length})`),
+          h('span', { class: 'muted small' }, 'click a header to sort, a row to see the account')),
+        members.el),
+      h('section', { class: 'panel' }, h('h2', {}, 'Verdict history'), history.el)));
+
+  // Graph.
+  let cy = null;
+  if (graphResult.status === 'rejected') {
+    graphHost.replaceWith(errorBox(graphResult.reason, 'Graph'));
+  } else {
+    cy = drawGraph(graphHost, legend, graphInfo, graphResult.value, (nodeId) => {
+      location.hash = `#/account/${enc(nodeId)}`;
+    });
+  }
+
+  // Timeline.
+  const timeline = drawTimeline(timelineHost, ev.timeline, c.members.map((m) => m.account_id));
+
+  const select = (accountId) => {
+    members.select(accountId);
+    if (cy) {
+      cy.nodes().removeClass('selected');
+      if (accountId) {
+        const node = cy.getElementById(accountId);
+        if (node && node.length) node.addClass('selected');
+      }
+    }
+    if (timeline) timeline.highlight(accountId);
+  };
+  const showAccountCard = (acc, id) => {
+    if (!acc) { accountSlot.replaceChildren(); return; }
+    const back = `#/cluster/${enc(c.cluster_id)}`;
+    accountSlot.replaceChildren(acc instanceof Error ? errorBox(acc, `Account ${id}`) : accountCard(acc, back));
+  };
+
+  // In-place selections start new navigations (seq), so "still on screen" is this token, not seq.
+  const token = {};
+  const alive = () => state.current !== null && state.current.token === token;
+  state.current = { clusterId: c.cluster_id, members: memberIds, select, showAccount: showAccountCard, token };
+  if (account) {
+    showAccountCard(account);
+    select(account.account_id);
+  }
+  setView('cluster', 'ready');
+
+  // A member's verdict is its current cluster's. For an active cluster that is this one; the
+  // members of a dissolved one are looked up one by one (their verdict and cluster now).
+  const ids = c.status === 'active' ? [] : c.members.slice(0, MEMBER_LOOKUPS).map((m) => m.account_id);
+  view.dataset.members = 'loading';
+  pool(ids, LOOKUP_CONCURRENCY, async (aid) => {
+    if (!alive()) return;
+    try { lookups.set(aid, await api(`/v1/accounts/${enc(aid)}`)); } catch (err) { lookups.set(aid, err); }
+  }).then(() => {
+    if (!alive()) return;
+    members.refresh();
+    view.dataset.members = 'ready';
+  });
+  // Show progress while the lookups run.
+  const tick = setInterval(() => {
+    if (!alive() || view.dataset.members === 'ready') { clearInterval(tick); return; }
+    members.refresh();
+  }, 400);
+}
+
+// ---------------------------------------------------------------- evidence in words
+
+export function evidenceParts(ev, size) {
+  const parts = [];
+  const shown = new Set(['summary', 'verdict_reason', 'shared_entities', 'campaigns', 'creation', 'structure',
+    'synchronised_targets', 'timeline', 'strongest_edges']);
+  if (Array.isArray(ev.summary) && ev.summary.length) {
+    parts.push(h('ul', { class: 'summary', id: 'evidence-summary' }, ev.summary.map((line) => h('li', {}, line))));
+  } else {
+    parts.push(h('p', { class: 'muted' }, 'No evidence summary for this cluster.'));
+  }
+
+  const ents = Array.isArray(ev.shared_entities) ? ev.shared_entities : [];
+  if (ents.length) {
+    parts.push(h('h3', {}, 'Shared devices, IPs and other identifiers'));
+    const t = sortableTable([
+      { key: 'type', label: 'Type' },
+      { key: 'id', label: 'Identifier', render: (r) => h('span', { class: `mono ${String(r.id).length <= 24 ? 'nowrap' : 'wrap'}` }, r.id) },
+      { key: 'members', label: 'Members', numeric: true, value: (r) => r.members ?? r.accounts, render: (r) => `${r.members ?? r.accounts ?? '—'} of ${size}` },
+      { key: 'users_total', label: 'Users in all', numeric: true, render: (r) => r.users_total ?? '—' },
+      {
+        key: 'exclusivity', label: 'Exclusive', numeric: true,
+        value: (r) => exclusivity(r),
+        render: (r) => {
+          const x = exclusivity(r);
+          const m = r.members ?? r.accounts;
+          const title = r.users_total !== undefined ? `${m} of the ${r.users_total} accounts that ever used it are members` : '';
+          return h('span', { class: 'scorecell', title },
+            h('span', { class: 'bar' }, h('span', { class: 'fill excl', style: `width:${(100 * (x || 0)).toFixed(1)}%` })),
+            h('span', { class: 'num' }, x === null ? '—' : fmtPct(x)));
+        },
+      },
+      {
+        key: 'first_seen', label: 'Seen', value: (r) => r.first_seen, cls: 'small nowrap',
+        render: (r) => r.first_seen
+          ? h('span', { title: `${fmtTime(r.first_seen)} → ${fmtTime(r.last_seen)}` }, dateRange(r.first_seen, r.last_seen))
+          : '—',
+      },
+    ], { id: 'shared-entities' });
+    t.setRows(ents);
+    parts.push(t.el);
+  }
+
+  const camps = Array.isArray(ev.campaigns) ? ev.campaigns : [];
+  if (camps.length) {
+    const total = ev.synchronised_targets || camps.length;
+    parts.push(h('h3', {}, `Synchronised campaigns (${total} target${total === 1 ? '' : 's'}${total > camps.length ? `, top ${camps.length}` : ''})`));
+    const t = sortableTable([
+      { key: 'action', label: 'Action' },
+      { key: 'target', label: 'Target', render: (r) => h('span', {}, h('span', { class: 'muted' }, `${r.target_type || ''} `), h('span', { class: 'mono' }, r.target)) },
+      { key: 'members', label: 'Members', numeric: true },
+      { key: 'start', label: 'Window', value: (r) => r.start, render: (r) => `${fmtTime(r.start)} · ${fmtDuration(r.window_seconds ?? (Date.parse(r.end) - Date.parse(r.start)) / 1000)}` },
+    ], { id: 'campaigns' });
+    t.setRows(camps);
+    parts.push(t.el);
+  }
+
+  const cr = ev.creation;
+  if (cr && typeof cr === 'object') {
+    parts.push(h('h3', {}, 'Account creation'),
+      h('p', { id: 'creation' },
+        `Members were created between ${fmtTime(cr.first)} and ${fmtTime(cr.last)}`,
+        cr.span_hours !== undefined ? ` (a span of ${fmtDuration(cr.span_hours * 3600)})` : '',
+        cr.median ? `; median ${fmtTime(cr.median)}.` : '.'));
+  }
+
+  const st = ev.structure;
+  if (st && typeof st === 'object') {
+    parts.push(h('h3', {}, 'Structure'));
+    const share = st.relation_weight_share || {};
+    const keys = Object.keys(share).filter((k) => share[k] > 0);
+    if (keys.length) {
+      const tot = keys.reduce((a, k) => a + share[k], 0) || 1;
+      parts.push(h('div', { class: 'sharebar', title: 'share of the internal link weight by relation' },
+        keys.map((k) => h('span', { style: `width:${(100 * share[k] / tot).toFixed(2)}%;background:${relationGroup(k).color}`, title: `${k}: ${fmtPct(share[k])}` }))),
+      h('p', { class: 'small muted' }, keys.map((k) => `${k} ${fmtPct(share[k])}`).join(' · ')));
+    }
+    parts.push(h('p', { class: 'small' },
+      `Internal link density ${fmtScore(st.internal_density)}; conductance ${fmtScore(st.conductance)} (lower = more closed off).`));
+  }
+
+  const rest = Object.fromEntries(Object.entries(ev).filter(([k]) => !shown.has(k)));
+  if (Object.keys(rest).length) {
+    parts.push(h('details', {}, h('summary', {}, 'Other evidence'), h('pre', { class: 'small' }, JSON.stringify(rest, null, 2))));
+  }
+  return parts;
+}
+
+export function exclusivity(r) {
+  if (typeof r.exclusivity === 'number') return r.exclusivity;
+  const m = r.members ?? r.accounts;
+  return r.users_total ? m / r.users_total : null;
+}
