@@ -283,7 +283,11 @@ def run_detection(
     edges = drawn_edges(ctx, keys, p.max_drawn_edges)
     for i, key in enumerate(keys):
         evidence[key] = evidence.pop(i)
-        evidence[key]["verdict_reason"] = verdict_reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
+        reason = verdict_reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
+        strongest = evidence[key].get("summary", [])
+        if len(strongest) > 1:  # the last line (density) is not evidence of its own
+            reason += f"; strongest evidence: {strongest[0]}"
+        evidence[key]["verdict_reason"] = reason
     run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
     return Detection(acc, clusters, evidence, edges, model_version, params=run_params)
 

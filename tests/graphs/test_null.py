@@ -79,4 +79,4 @@ def test_detect_reports_its_calibration(world) -> None:
     rings = det.clusters[det.clusters["verdict"] == "ring"]
     assert (rings["score"] >= cal["ring_threshold"]).all()
     reason = det.evidence[rings["cluster_id"].iloc[0]]["verdict_reason"]
-    assert "null copy" in reason
+    assert "null copy" in reason and "strongest evidence: " in reason

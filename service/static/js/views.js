@@ -89,7 +89,9 @@ export function loading(name, text) {
 
 export async function showList(params, mine) {
   state.current = null;
-  const verdict = params.has('verdict') ? params.get('verdict') : 'ring';
+  // 'any' (or an empty value) lists every verdict.
+  const asked = params.has('verdict') ? params.get('verdict') : 'ring';
+  const verdict = asked === 'any' ? '' : asked;
   const minSize = params.get('min_size') || '';
   const limit = Math.max(1, Math.min(1000, parseInt(params.get('limit'), 10) || LIST_LIMIT));
   const query = new URLSearchParams();
