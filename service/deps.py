@@ -57,6 +57,7 @@ def require_role(*allowed: Role) -> Callable[[Request], Awaitable[Store]]:
             raise HTTPException(401, "unknown API key", headers=_CHALLENGE)
         if role not in allowed:
             raise HTTPException(403, f"the {role.value} role may not read this")
+        request.state.role = role
         return request.app.state.store
 
     return check

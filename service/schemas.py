@@ -67,6 +67,14 @@ class Member(BaseModel):
     score: float | None
 
 
+class ClusterMembers(ClusterSummary):
+    """A ring's members for enforcement: who to act on, paged, with the strongest evidence line."""
+
+    summary: str | None = Field(description="the strongest evidence, in words")
+    members: list[Member] = Field(description="members with their scores, in account-id order")
+    next_after: str | None = Field(description="pass as after for the next page; null on the last page")
+
+
 class HistoryEvent(BaseModel):
     """One change of a cluster: it appeared, changed verdict, changed members or dissolved."""
 

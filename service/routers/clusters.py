@@ -1,13 +1,15 @@
-"""``/v1/clusters``: the change-ordered verdict listing, one cluster, its graph."""
+"""``/v1/clusters``: the change-ordered verdict listing, one cluster, its graph, its members."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from graphs.scoring import RING
 from service.deps import SECURITY, any_role, investigator_only
 from service.routers.lookup import LookupRoute
-from service.schemas import ClusterDetail, ClusterGraph, ClusterPage, Verdict, error_responses
+from service.schemas import ClusterDetail, ClusterGraph, ClusterMembers, ClusterPage, Verdict, error_responses
+from service.settings import Role
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
 from service.store.cursor import MAX_CURSOR_LENGTH
 
@@ -98,4 +100,29 @@ async def get_cluster_graph(cluster_id: str, store: Store = Depends(investigator
     found = store.cluster_graph(cluster_id)
     if found is None:
         raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    return found
+
+
+@router.get(
+    "/{cluster_id}/members",
+    response_model=ClusterMembers,
+    openapi_extra={"security": SECURITY},
+    responses=error_responses(401, 403, 404, 503),
+    summary="A cluster's members, paged: who to act on",
+)
+async def get_cluster_members(
+    request: Request,
+    cluster_id: str,
+    after: str | None = Query(None, max_length=512, description="the next_after of the previous page"),
+    limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT, description="page size"),
+    store: Store = Depends(any_role),
+) -> dict:
+    """Members with their scores in account-id order, the cluster's verdict and change, and its
+    strongest evidence line. Enforcement keys may read the members of ``ring`` clusters (active or
+    dissolved, to undo actions); investigators any cluster's."""
+    found = store.cluster_members(cluster_id, after, limit)
+    if found is None:
+        raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    if found["verdict"] != RING and request.state.role != Role.investigator:
+        raise HTTPException(403, f"cluster {cluster_id[:100]!r} is {found['verdict']}, not a ring")
     return found

@@ -175,6 +175,25 @@ def cluster(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
     return out
 
 
+def cluster_members(db: Snapshot, cluster_id: str, after: str | None, limit: int) -> dict[str, Any] | None:
+    """Needs a snapshot: the cluster's summary, its evidence summary line and one page of members in
+    account-id order (after ``after``)."""
+    row = db.one(f"SELECT {_SUMMARY_SQL}, evidence FROM clusters WHERE cluster_id = ?", (cluster_id,))
+    if row is None:
+        return None
+    out = _summary(row[:-1])
+    summary = (_json(row[-1]) or {}).get("summary") or []
+    out["summary"] = summary[0] if summary else None
+    rows = db.all(
+        "SELECT account_id, score FROM cluster_members WHERE cluster_id = ? AND account_id > ?"
+        " ORDER BY account_id LIMIT ?",
+        (cluster_id, after or "", limit + 1),
+    )
+    out["members"] = [{"account_id": a, "score": sc} for a, sc in rows[:limit]]
+    out["next_after"] = rows[limit - 1][0] if len(rows) > limit else None
+    return out
+
+
 def cluster_graph(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
     """Needs a snapshot: three statements."""
     head = db.one("SELECT verdict, status FROM clusters WHERE cluster_id = ?", (cluster_id,))

@@ -246,6 +246,19 @@ class Store:
         with self.reading() as db:
             return queries.cluster(db, cluster_id)
 
+    def cluster_members(
+        self, cluster_id: str, after: str | None = None, limit: int = MAX_LIMIT
+    ) -> dict[str, Any] | None:
+        """A cluster's summary, its strongest evidence line (``summary``) and up to ``limit`` members
+        (``account_id, score``) in account-id order after ``after``; ``next_after`` continues, None
+        on the last page. None when the cluster is unknown."""
+        if not _storable(cluster_id) or (after is not None and "\x00" in after):
+            return None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+        with self.reading() as db:
+            return queries.cluster_members(db, cluster_id, after, limit)
+
     def cluster_graph(self, cluster_id: str) -> dict[str, Any] | None:
         """``nodes`` (``id, score, verdict, cluster_id``) and ``edges`` (``source, target, relation,
         weight``) of a cluster, or None."""

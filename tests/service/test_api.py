@@ -398,7 +398,7 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 5
+    assert len(operations) == 6
 
     for operation in operations:
         if mode == "negative" and not operation.path_parameters and not operation.query:
@@ -493,3 +493,32 @@ def test_docs_need_nothing_from_the_internet(client: TestClient) -> None:
         if r.status_code == 404 and os.environ.get("RINGSCOPE_TEST_WEB") != "require":
             pytest.skip("web/build.sh has not copied Swagger UI (needs npm)")
         assert r.status_code == 200 and len(r.content) > 10_000
+
+
+# -- members for enforcement -------------------------------------------------------------------------
+
+
+def test_enforcement_pages_a_rings_members(client: TestClient) -> None:
+    members, after, pages = [], None, 0
+    while True:
+        params = {"limit": 2} | ({"after": after} if after else {})
+        r = client.get("/v1/clusters/c-000001/members", params=params, headers=ENF)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["verdict"] == "ring" and body["size"] == 5
+        assert body["summary"] == "5 accounts share 2 devices"
+        members += body["members"]
+        pages += 1
+        after = body["next_after"]
+        if after is None:
+            break
+    assert [m["account_id"] for m in members] == [f"a{i}" for i in range(1, 6)] and pages == 3
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_enforcement_may_not_read_members_of_non_rings(client: TestClient) -> None:
+    r = client.get("/v1/clusters/c-000002/members", headers=ENF)
+    assert r.status_code == 403 and "suspicious" in r.json()["detail"]
+    assert client.get("/v1/clusters/c-000002/members", headers=INV).status_code == 200
+    assert client.get("/v1/clusters/nope/members", headers=ENF).status_code == 404
+    assert client.get("/v1/clusters/c-000001/members", params={"limit": 0}, headers=ENF).status_code == 422
