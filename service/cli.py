@@ -206,12 +206,17 @@ def check_model(model: str | None) -> None:
         load_model_dir(model)
 
 
-def detect_and_publish(log, accounts_df, model, out: Path, store, params=None) -> tuple:
+def detect_and_publish(log, accounts_df, model, out: Path, store, params=None, dataset=None) -> tuple:
     """:func:`service.runs.detect_and_publish` with a progress spinner; one line on failure."""
+    from service.runs import dataset_of
     from service.runs import detect_and_publish as run_and_publish
 
+    dataset = dataset or dataset_of(log.source)
+    console.print(f"dataset: {dataset}", highlight=False)
     with console.status("detecting") as status:
-        run = run_and_publish(log, accounts_df, model, out, store, params, progress=_progress(status))
+        run = run_and_publish(
+            log, accounts_df, model, out, store, params, progress=_progress(status), dataset=dataset
+        )
     return run.detection, run.published, run.paths
 
 
@@ -274,6 +279,13 @@ def detect(
         Path | None,
         typer.Option(help="Detection knobs (YAML: graph, cluster, evidence, verdict, refine); see docs."),
     ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Which log this is: ids, change feed and matching are per dataset "
+            "(default: the events file's folder/name)."
+        ),
+    ] = None,
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
     from graphs.events import load_accounts, load_events
@@ -292,7 +304,7 @@ def detect(
             with console.status(f"reading {events}"):
                 log = load_events(events)
                 acc = load_accounts(accounts) if accounts is not None else None
-            detection, result, paths = detect_and_publish(log, acc, chosen, out_dir, st, params)
+            detection, result, paths = detect_and_publish(log, acc, chosen, out_dir, st, params, dataset)
     except RingscopeError as exc:
         fail(str(exc))
     print_detection(detection)
@@ -439,7 +451,7 @@ def demo(
     print_log_summary(log.summary(), f"{paths['events']}")
     with st:
         recover_outputs(out_dir, st)
-        detection, result, out_paths = detect_and_publish(log, acc, "default", out_dir, st)
+        detection, result, out_paths = detect_and_publish(log, acc, "default", out_dir, st, dataset="demo")
     print_detection(detection)
     q = quality_report(detection.accounts, detection.clusters, truth)
     console.print(

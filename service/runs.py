@@ -47,13 +47,16 @@ def detect_and_publish(
     store: Store,
     params: DetectParams | None = None,
     progress: Callable[[str], None] | None = None,
+    dataset: str | None = None,
 ) -> Run:
-    """Runs detection on ``log``, publishes it to ``store`` and writes ``out``, all or nothing.
+    """Runs detection on ``log``, publishes it to ``store`` as a run of ``dataset`` (default:
+    :func:`dataset_of`) and writes ``out``, all or nothing.
 
     Raises:
         PublishError: the outputs could not be written or the store refused the run (one line).
     """
     say = progress or (lambda _msg: None)
+    dataset = dataset or dataset_of(log.source)
     detection = run_detection(log, accounts, model=model, params=params, progress=say)
     say("publishing to the verdict store")
     staged: dict = {}
@@ -62,6 +65,7 @@ def detect_and_publish(
         renamed = detection.renamed(result.id_map)
         run = {
             "run_id": result.run_id,
+            "dataset": dataset,
             "store": store.display_url,
             "store_id": store.store_id,
             "model_version": renamed.model_version,
@@ -73,7 +77,7 @@ def detect_and_publish(
         crash_point("staged")
 
     try:
-        result = store.publish(detection, before_commit=write)
+        result = store.publish(detection, before_commit=write, dataset=dataset)
     except OSError as exc:
         _drop(staged)
         raise PublishError(
@@ -93,6 +97,18 @@ def detect_and_publish(
     say(f"writing {out}")
     paths = finish(staged["tmp"], out)
     return Run(staged["detection"], result, paths)
+
+
+def dataset_of(source: str) -> str:
+    """The default dataset of a log: its folder and file name without extensions
+    (``worlds/shop/events.csv.gz`` -> ``shop/events``), so two logs from different folders never
+    share ids, feeds or matching unless ``--dataset`` says they do."""
+    path = Path(str(source))
+    name = path.name
+    for suffix in (".gz", ".csv", ".parquet", ".pq"):
+        name = name.removesuffix(suffix)
+    folder = path.resolve().parent.name if str(source) not in ("", "<memory>") else ""
+    return f"{folder}/{name}" if folder else (name or "default")
 
 
 def recover_outputs(out: Path, store: Store) -> list[str]:

@@ -41,12 +41,16 @@ class Account(BaseModel):
     cluster_id: str | None = Field(description="the account's cluster (stable id), null when in none")
     verdict: Verdict = Field(description="the cluster's verdict, or the account's own without a cluster")
     run_id: int = Field(description="the run this verdict comes from")
+    dataset: str = Field(description="the dataset (one platform's log) the run belongs to")
 
 
 class ClusterSummary(BaseModel):
     """A cluster as enforcement sees it: verdict and change, no members or evidence."""
 
     cluster_id: str = Field(description="stable across runs while the members mostly persist")
+    dataset: str = Field(
+        description="the dataset (one platform's log): ids, feeds and matching are per dataset"
+    )
     status: Status = Field(description="active = in the latest run; dissolved = gone since updated_run")
     verdict: Verdict = Field(description="current verdict (the last one for a dissolved cluster)")
     previous_verdict: Verdict | None = Field(description="the verdict before the latest change")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from service.deps import SECURITY, any_role
 from service.routers.lookup import LookupRoute
@@ -19,9 +19,15 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=LookupR
     responses=error_responses(401, 403, 404, 503),
     summary="An account's score, cluster and verdict",
 )
-async def get_account(account_id: str, store: Store = Depends(any_role)) -> dict:
-    """The account's score, cluster and verdict from the latest run (any role)."""
-    found = store.account(account_id)
+async def get_account(
+    account_id: str,
+    dataset: str | None = Query(
+        None, min_length=1, max_length=200, description="the dataset; default: the one with the newest run"
+    ),
+    store: Store = Depends(any_role),
+) -> dict:
+    """The account's score, cluster and verdict from the latest run of its dataset (any role)."""
+    found = store.account(account_id, dataset)
     if found is None:
         raise HTTPException(404, f"account {account_id[:100]!r} not found")
     return found

@@ -44,6 +44,9 @@ async def list_clusters(
         description=_CURSOR_HELP,
     ),
     limit: int = Query(100, ge=1, le=MAX_LIMIT, description="page size"),
+    dataset: str | None = Query(
+        None, min_length=1, max_length=200, description="only this dataset's clusters"
+    ),
     store: Store = Depends(any_role),
 ) -> dict:
     """Every cluster once, at its latest change, oldest change first (any role).
@@ -64,7 +67,7 @@ async def list_clusters(
         except ValueError as exc:
             raise _invalid("since", str(exc), since) from None
     try:
-        page = store.list_clusters(verdict, min_size, since_value, cursor, limit)
+        page = store.list_clusters(verdict, min_size, since_value, cursor, limit, dataset)
     except CursorError as exc:
         raise _invalid("cursor", str(exc), cursor) from None
     # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).

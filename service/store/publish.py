@@ -18,6 +18,7 @@ from service.detection import VERDICTS, Detection
 from service.store.engine import PUBLISH_LOCK_KEY, as_utc, jsonable, to_utc
 from service.store.matching import match_clusters
 from service.store.tables import (
+    DEFAULT_DATASET,
     accounts,
     cluster_events,
     cluster_graphs,
@@ -81,6 +82,7 @@ def publish(
     detection: Detection,
     threshold: float = 0.5,
     before_commit: Callable[[PublishResult], None] | None = None,
+    dataset: str = DEFAULT_DATASET,
 ) -> PublishResult:
     """Publishes ``detection`` as a new run, all or nothing (see :meth:`Store.publish`)."""
     started = time.perf_counter()
@@ -95,7 +97,7 @@ def publish(
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PUBLISH_LOCK_KEY})")
             lap("lock")
-            result = _publish(conn, prep, detection, now, detected_at, threshold, lap)
+            result = _publish(conn, prep, detection, now, detected_at, threshold, lap, dataset)
             conn.execute(
                 runs.update()
                 .where(runs.c.run_id == result.run_id)
@@ -124,15 +126,20 @@ def _publish(
     detected_at: datetime,
     threshold: float,
     lap: _Laps,
+    dataset: str = DEFAULT_DATASET,
 ) -> PublishResult:
-    """One run inside the caller's transaction: match, assign ids, record changes, replace rows."""
-    prev_members, prev = _read_previous(conn)
+    """One run inside the caller's transaction: match, assign ids, record changes, replace rows.
+
+    Only ``dataset``'s clusters are matched, dissolved and replaced: other datasets are untouched.
+    """
+    prev_members, prev = _read_previous(conn, dataset)
     lap("read_previous")
     matches = match_clusters(prev_members, prep.members[["account_id", "cluster_id"]], threshold)
     id_map, fresh = _assign_ids(conn, prep, matches)
     lap("match")
     run_id = conn.execute(
         runs.insert().values(
+            dataset=dataset,
             published_at=now,
             detected_at=detected_at,
             model_version=str(detection.model_version),
@@ -145,13 +152,15 @@ def _publish(
     current = _current(prep)
     events, gone = _change_events(current, id_map, matches, prev, prev_members)
     stamp = _timestamps(conn)
-    first_seq, last_seq = _write_events(conn, events, run_id, stamp(now))
+    first_seq, last_seq = _write_events(conn, events, run_id, stamp(now), dataset)
     event_of = {ev["cluster_id"]: ev for ev in events}
-    _replace_clusters(conn, prep, detection, current, id_map, prev, event_of, gone, run_id, now, detected_at)
+    _replace_clusters(
+        conn, prep, detection, current, id_map, prev, event_of, gone, run_id, now, detected_at, dataset
+    )
     lap("clusters")
     _write_members_edges(conn, prep, id_map)
     lap("members_edges")
-    _write_accounts(conn, prep, id_map)
+    _write_accounts(conn, prep, id_map, dataset)
     lap("accounts")
     conn.execute(
         runs.update()
@@ -165,15 +174,18 @@ def _publish(
     return PublishResult(run_id, id_map, [id_map[c] for c in fresh], gone, len(events))
 
 
-def _read_previous(conn: Connection) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The previous run = the active clusters: their members (what new clusters are matched to) and
-    their feed state, by stable id."""
+def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The dataset's previous run = its active clusters: their members (what new clusters are
+    matched to) and their feed state, by stable id."""
     prev_members = pd.DataFrame(
-        _fetch(
-            conn,
-            "SELECT m.account_id, m.cluster_id FROM cluster_members m"
-            " JOIN clusters c ON c.cluster_id = m.cluster_id WHERE c.status = 'active'",
-        ),
+        conn.execute(
+            text(
+                "SELECT m.account_id, m.cluster_id FROM cluster_members m"
+                " JOIN clusters c ON c.cluster_id = m.cluster_id"
+                " WHERE c.status = 'active' AND c.dataset = :dataset"
+            ),
+            {"dataset": dataset},
+        ).fetchall(),
         columns=["account_id", "cluster_id"],
         dtype=object,
     )
@@ -190,7 +202,7 @@ def _read_previous(conn: Connection) -> tuple[pd.DataFrame, dict[str, Any]]:
                 clusters.c.updated_at,
                 clusters.c.change,
                 clusters.c.previous_verdict,
-            ).where(clusters.c.status == "active")
+            ).where((clusters.c.status == "active") & (clusters.c.dataset == dataset))
         )
     }
     return prev_members, prev
@@ -274,7 +286,7 @@ def _change_events(
 
 
 def _write_events(
-    conn: Connection, events: list[dict[str, Any]], run_id: int, now_db: Any
+    conn: Connection, events: list[dict[str, Any]], run_id: int, now_db: Any, dataset: str
 ) -> tuple[int, int]:
     """Numbers the events from the feed's counter and inserts them; returns (first, last) seq."""
     first_seq = _counter(conn, "seq") + 1
@@ -285,10 +297,22 @@ def _write_events(
     _bulk_insert(
         conn,
         cluster_events,
-        ["seq", "cluster_id", "run_id", "at", "change", "verdict", "previous_verdict", "score", "size"],
+        [
+            "seq",
+            "dataset",
+            "cluster_id",
+            "run_id",
+            "at",
+            "change",
+            "verdict",
+            "previous_verdict",
+            "score",
+            "size",
+        ],
         [
             (
                 e["seq"],
+                dataset,
                 e["cluster_id"],
                 run_id,
                 now_db,
@@ -316,6 +340,7 @@ def _replace_clusters(
     run_id: int,
     now: datetime,
     detected_at: datetime,
+    dataset: str,
 ) -> None:
     """Marks dissolved clusters, then replaces the active clusters' rows (members and edges of the
     previous run's active clusters are dropped here; the new ones follow)."""
@@ -337,10 +362,11 @@ def _replace_clusters(
             [{"b_id": sid, "b_seq": event_of[sid]["seq"]} for sid in gone],
         )
     # The still-active (= matched) clusters' rows, members and edges are replaced wholesale.
-    active_ids = select(clusters.c.cluster_id).where(clusters.c.status == "active")
+    mine = (clusters.c.status == "active") & (clusters.c.dataset == dataset)
+    active_ids = select(clusters.c.cluster_id).where(mine)
     conn.execute(cluster_members.delete().where(cluster_members.c.cluster_id.in_(active_ids)))
     conn.execute(cluster_graphs.delete().where(cluster_graphs.c.cluster_id.in_(active_ids)))
-    conn.execute(clusters.delete().where(clusters.c.status == "active"))
+    conn.execute(clusters.delete().where(mine))
 
     model_version = str(detection.model_version)
     detected_db = stamp(detected_at)
@@ -362,6 +388,7 @@ def _replace_clusters(
         cluster_rows.append(
             (
                 sid,
+                dataset,
                 "active",
                 verdict,
                 score,
@@ -381,6 +408,7 @@ def _replace_clusters(
 #: Column order of the rows _replace_clusters writes.
 CLUSTER_ROW = [
     "cluster_id",
+    "dataset",
     "status",
     "verdict",
     "score",
@@ -412,12 +440,12 @@ def _write_members_edges(conn: Connection, prep: _Prepared, id_map: dict[str, st
     _bulk_insert(conn, cluster_graphs, ["cluster_id", "n_edges", "edges"], _graph_rows(prep.edges, id_map))
 
 
-def _write_accounts(conn: Connection, prep: _Prepared, id_map: dict[str, str]) -> None:
-    """The latest run's accounts replace the previous ones."""
+def _write_accounts(conn: Connection, prep: _Prepared, id_map: dict[str, str], dataset: str) -> None:
+    """The run's accounts replace the dataset's previous ones."""
     acc = prep.accounts
     if not acc["account_id"].is_monotonic_increasing:
         acc = acc.sort_values("account_id", kind="stable")
-    conn.execute(accounts.delete())
+    conn.execute(accounts.delete().where(accounts.c.dataset == dataset))
     local = acc["cluster_id"].to_numpy(dtype=object)
     stable = np.full(len(local), None, dtype=object)
     clustered = local != ""
@@ -425,8 +453,14 @@ def _write_accounts(conn: Connection, prep: _Prepared, id_map: dict[str, str]) -
     _bulk_insert(
         conn,
         accounts,
-        ["account_id", "score", "cluster_id", "verdict"],
-        _rows(acc["account_id"].tolist(), _nums(acc["score"]), stable.tolist(), acc["verdict"].tolist()),
+        ["dataset", "account_id", "score", "cluster_id", "verdict"],
+        _rows(
+            [dataset] * len(acc),
+            acc["account_id"].tolist(),
+            _nums(acc["score"]),
+            stable.tolist(),
+            acc["verdict"].tolist(),
+        ),
     )
 
 

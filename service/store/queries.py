@@ -79,6 +79,7 @@ def _json(value: Any) -> Any:
 # Columns of a cluster in a list page (no members, no evidence: what enforcement may see).
 SUMMARY = (
     "cluster_id",
+    "dataset",
     "status",
     "verdict",
     "previous_verdict",
@@ -98,6 +99,7 @@ _SUMMARY_SQL = ", ".join(SUMMARY)
 _SUMMARY_TIMES = [SUMMARY.index(c) for c in ("detected_at", "first_seen_at", "updated_at")]
 RUN = (
     "run_id",
+    "dataset",
     "published_at",
     "detected_at",
     "model_version",
@@ -111,7 +113,7 @@ RUN = (
     "publish_seconds",
 )
 HISTORY = ("seq", "run_id", "at", "change", "verdict", "previous_verdict", "score", "size")
-ACCOUNT = ("account_id", "score", "cluster_id", "verdict", "run_id")
+ACCOUNT = ("account_id", "score", "cluster_id", "verdict", "run_id", "dataset")
 
 
 def _summary(row: tuple) -> dict[str, Any]:
@@ -129,8 +131,13 @@ def _run(row: tuple) -> dict[str, Any]:
     return out
 
 
-def latest_run(db: Snapshot) -> dict[str, Any] | None:
-    row = db.one(f"SELECT {', '.join(RUN)} FROM runs ORDER BY run_id DESC LIMIT 1")
+def latest_run(db: Snapshot, dataset: str | None = None) -> dict[str, Any] | None:
+    if dataset is None:
+        row = db.one(f"SELECT {', '.join(RUN)} FROM runs ORDER BY run_id DESC LIMIT 1")
+    else:
+        row = db.one(
+            f"SELECT {', '.join(RUN)} FROM runs WHERE dataset = ? ORDER BY run_id DESC LIMIT 1", (dataset,)
+        )
     return None if row is None else _run(row)
 
 
@@ -139,12 +146,18 @@ def get_run(db: Snapshot, run_id: int) -> dict[str, Any] | None:
     return None if row is None else _run(row)
 
 
-def account(db: Snapshot, account_id: str) -> dict[str, Any] | None:
-    # One statement (atomic without a transaction): the accounts are the latest run's.
+def account(db: Snapshot, account_id: str, dataset: str | None = None) -> dict[str, Any] | None:
+    """The account in ``dataset``'s latest run, or (no dataset given) in the dataset whose latest run
+    is the newest among those holding it. One statement (atomic without a transaction)."""
+    where, params = "a.account_id = ?", [account_id]
+    if dataset is not None:
+        where += " AND a.dataset = ?"
+        params.append(dataset)
     row = db.one(
-        "SELECT account_id, score, cluster_id, verdict, (SELECT max(run_id) FROM runs)"
-        " FROM accounts WHERE account_id = ?",
-        (account_id,),
+        "SELECT a.account_id, a.score, a.cluster_id, a.verdict,"
+        " (SELECT max(r.run_id) FROM runs r WHERE r.dataset = a.dataset) AS run_id, a.dataset"
+        f" FROM accounts a WHERE {where} ORDER BY run_id DESC LIMIT 1",
+        tuple(params),
     )
     return None if row is None else dict(zip(ACCOUNT, row, strict=True))
 
@@ -223,6 +236,7 @@ def list_clusters(
     min_size: int | None = None,
     since: int | datetime | None = None,
     cursor_store: int | None = None,
+    dataset: str | None = None,
 ) -> ClusterPage:
     """Needs a snapshot: the high-water mark and the page must agree.
 
@@ -243,6 +257,9 @@ def list_clusters(
     if min_size is not None:
         where.append("size >= ?")
         params.append(min_size)
+    if dataset is not None:
+        where.append("dataset = ?")
+        params.append(dataset)
     if isinstance(since, datetime):
         where.append("updated_at >= ?")
         params.append(_time_param(db, since))

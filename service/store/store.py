@@ -21,10 +21,12 @@ from service.store.cursor import decode_cursor
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
-from service.store.tables import counters, metadata, runs
+from service.store.tables import DEFAULT_DATASET, counters, metadata, runs
+from service.store.tables import accounts as accounts_table
+from service.store.tables import clusters as clusters_table
 
 DEFAULT_URL = "sqlite:///ringscope.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: datasets (runs, clusters, events and accounts belong to one)
 MAX_LIMIT = 1000
 
 
@@ -81,6 +83,7 @@ class Store:
         if create:
             try:
                 self._check_foreign()
+                self._migrate()
                 metadata.create_all(self.engine)
                 self._check_schema()
             except SQLAlchemyError as exc:
@@ -120,6 +123,40 @@ class Store:
         """Whether run ``run_id`` is committed in this store."""
         with self.engine.connect() as conn:
             return conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
+
+    def _migrate(self) -> None:
+        """Brings a schema-2 store (before datasets) to schema 3 in one transaction: every existing
+        run, cluster, event and account joins the dataset ``default``. Other versions are refused."""
+        names = set(inspect(self.engine).get_table_names())
+        if "counters" not in names:
+            return  # a new store
+        with self.engine.begin() as conn:
+            found = conn.execute(select(counters.c.value).where(counters.c.name == "schema")).scalar()
+            if found is None or found == SCHEMA_VERSION:
+                return
+            if found != 2:
+                raise StoreSchemaError(
+                    f"verdict store {self!r} has schema version {found}, this ringscope needs "
+                    f"{SCHEMA_VERSION}: publish into a new store (or delete this one)"
+                )
+            column = f"dataset VARCHAR(200) NOT NULL DEFAULT '{DEFAULT_DATASET}'"
+            for table in ("runs", "clusters", "cluster_events"):
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
+            next(i for i in clusters_table.indexes if i.name == "ix_clusters_dataset_status").create(conn)
+            # accounts: the key becomes (dataset, account_id); rebuilt, it holds one run's accounts.
+            conn.exec_driver_sql("ALTER TABLE accounts RENAME TO accounts_v2")
+            if self._dialect == "postgresql":
+                conn.exec_driver_sql(
+                    "ALTER TABLE accounts_v2 RENAME CONSTRAINT accounts_pkey TO accounts_v2_pkey"
+                )
+            conn.exec_driver_sql("DROP INDEX IF EXISTS ix_accounts_account")
+            accounts_table.create(conn)
+            conn.exec_driver_sql(
+                f"INSERT INTO accounts (dataset, account_id, score, cluster_id, verdict)"
+                f" SELECT '{DEFAULT_DATASET}', account_id, score, cluster_id, verdict FROM accounts_v2"
+            )
+            conn.exec_driver_sql("DROP TABLE accounts_v2")
+            conn.execute(counters.update().where(counters.c.name == "schema").values(value=SCHEMA_VERSION))
 
     def _check_schema(self) -> None:
         """Stamps a new store with SCHEMA_VERSION and a random store id (cursors carry it); refuses
@@ -196,6 +233,7 @@ class Store:
         *,
         threshold: float = 0.5,
         before_commit: Callable[[PublishResult], None] | None = None,
+        dataset: str = DEFAULT_DATASET,
     ) -> PublishResult:
         """Publishes one detection run, atomically.
 
@@ -208,6 +246,8 @@ class Store:
             threshold: the least Jaccard index of member sets that keeps a stable id.
             before_commit: called with the result (run id, stable ids) inside the transaction; if
                 it raises, nothing is published (``detect`` writes its output files here).
+            dataset: which log this run is of: clusters are matched to, and dissolve against, the
+                previous run of the same dataset only; other datasets' clusters are untouched.
 
         Returns:
             The run id and the map from the detection's cluster ids to stable ids.
@@ -216,27 +256,28 @@ class Store:
             ValueError: the detection is inconsistent (repeated ids, unknown verdict, an account in
                 a cluster that ``clusters`` lacks); nothing is written.
         """
-        return publish(self.engine, detection, threshold, before_commit)
+        return publish(self.engine, detection, threshold, before_commit, _dataset_name(dataset))
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def latest_run(self) -> dict[str, Any] | None:
-        """The latest run (``run_id``, ``published_at``, ``detected_at``, ``model_version``, counts),
-        or None before the first publish."""
+    def latest_run(self, dataset: str | None = None) -> dict[str, Any] | None:
+        """The latest run (``run_id``, ``dataset``, ``published_at``, ``detected_at``,
+        ``model_version``, counts), of ``dataset`` when given, or None before the first publish."""
         with self.reading(snapshot=False) as db:
-            return queries.latest_run(db)
+            return queries.latest_run(db, dataset)
 
     def run(self, run_id: int) -> dict[str, Any] | None:
         """One run by id, or None."""
         with self.reading(snapshot=False) as db:
             return queries.get_run(db, run_id)
 
-    def account(self, account_id: str) -> dict[str, Any] | None:
-        """``account_id, score, cluster_id, verdict, run_id`` from the latest run, or None."""
-        if not _storable(account_id):
+    def account(self, account_id: str, dataset: str | None = None) -> dict[str, Any] | None:
+        """``account_id, score, cluster_id, verdict, run_id, dataset`` from the latest run of
+        ``dataset`` (default: the dataset whose latest run holding the account is newest), or None."""
+        if not _storable(account_id) or (dataset is not None and not _storable(dataset)):
             return None
         with self.reading(snapshot=False) as db:
-            return queries.account(db, account_id)
+            return queries.account(db, account_id, dataset)
 
     def cluster(self, cluster_id: str) -> dict[str, Any] | None:
         """A cluster's summary plus ``evidence``, ``members`` (``account_id, score``, best first) and
@@ -274,6 +315,7 @@ class Store:
         since: int | datetime | None = None,
         cursor: str | None = None,
         limit: int = 100,
+        dataset: str | None = None,
     ) -> ClusterPage:
         """Clusters in change-feed order, one page at a time.
 
@@ -288,6 +330,7 @@ class Store:
             cursor: a ``next_cursor`` or ``resume_cursor`` from an earlier page; None starts at the
                 beginning.
             limit: page size, 1..1000.
+            dataset: only this dataset's clusters (the feed position stays global).
 
         Raises:
             CursorError: the cursor is malformed, from another store, or beyond this store's feed.
@@ -299,7 +342,7 @@ class Store:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
         after, cursor_store = decode_cursor(cursor) if cursor is not None else (0, None)
         with self.reading() as db:
-            return queries.list_clusters(db, after, limit, verdict, min_size, since, cursor_store)
+            return queries.list_clusters(db, after, limit, verdict, min_size, since, cursor_store, dataset)
 
     def ping(self) -> int | None:
         """The latest run id (None before the first publish); raises when the store is unreachable."""
@@ -365,6 +408,14 @@ class _ReadConnections:
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+def _dataset_name(dataset: str) -> str:
+    """A dataset name: 1..200 printable characters."""
+    name = str(dataset).strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValueError("a dataset name is 1 to 200 printable characters")
+    return name
 
 
 def _shown(url: str) -> str:

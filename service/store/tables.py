@@ -17,11 +17,21 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: The dataset of runs published without one (and of stores from before datasets).
+DEFAULT_DATASET = "default"
+
+
+def _dataset() -> Column:
+    """Which dataset (one platform's log) a row belongs to: ids, feeds and matching are per dataset."""
+    return Column("dataset", String(200), nullable=False, server_default=DEFAULT_DATASET)
+
+
 # One row per published detection run; run ids only grow.
 runs = Table(
     "runs",
     metadata,
     Column("run_id", Integer, primary_key=True, autoincrement=True),
+    _dataset(),
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("detected_at", DateTime(timezone=True), nullable=False),
     Column("model_version", String(200), nullable=False),
@@ -49,6 +59,7 @@ clusters = Table(
     "clusters",
     metadata,
     Column("cluster_id", String(64), primary_key=True),
+    _dataset(),
     Column("status", String(16), nullable=False),
     Column("verdict", String(16), nullable=False),
     Column("score", Float),
@@ -68,6 +79,7 @@ clusters = Table(
     Index("ix_clusters_updated_seq", "updated_seq", unique=True),
     Index("ix_clusters_verdict_seq", "verdict", "updated_seq"),
     Index("ix_clusters_status", "status"),
+    Index("ix_clusters_dataset_status", "dataset", "status"),
 )
 
 # Last known membership of every cluster (the current one for active clusters).
@@ -91,14 +103,16 @@ cluster_graphs = Table(
     Column("edges", JSON, nullable=False),
 )
 
-# The latest run's accounts (their run is the latest run).
+# Each dataset's latest run's accounts.
 accounts = Table(
     "accounts",
     metadata,
+    Column("dataset", String(200), primary_key=True, server_default=DEFAULT_DATASET),
     Column("account_id", String, primary_key=True),
     Column("score", Float),
     Column("cluster_id", String(64)),
     Column("verdict", String(16), nullable=False),
+    Index("ix_accounts_account", "account_id"),
     sqlite_with_rowid=False,
 )
 
@@ -108,6 +122,7 @@ cluster_events = Table(
     "cluster_events",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    _dataset(),
     Column("cluster_id", String(64), nullable=False),
     Column("run_id", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),

@@ -98,6 +98,7 @@ def test_account(client: TestClient, headers: dict) -> None:
         "cluster_id": "c-000001",
         "verdict": "ring",
         "run_id": 1,
+        "dataset": "default",
     }
     assert client.get("/v1/accounts/x1", headers=headers).json()["cluster_id"] is None
 

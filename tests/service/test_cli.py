@@ -197,3 +197,23 @@ def test_detect_config_reaches_the_run(tmp_path: Path, world_dir: Path) -> None:
     cfg.write_text("cluster:\n  resolutoin: 0.08\n")
     res = cli("detect", events=world_dir / "events.csv", out=tmp_path / "o2", store=store, config=cfg)
     assert res.exit_code == 2 and "cluster.resolutoin" in res.output
+
+
+def test_two_logs_in_one_store_and_a_rerun(tmp_path: Path, world_dir: Path) -> None:
+    """Each log is its own dataset: a second log leaves the first one's rings alone, and running the
+    first again keeps every id and adds no change to the feed."""
+    other = tmp_path / "other"
+    assert cli("generate", out=other, accounts=1500, seed=3).exit_code == 0
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    for events in (world_dir / "events.csv", other / "events.csv", world_dir / "events.csv"):
+        res = cli("detect", "--structure-only", events=events, out=tmp_path / events.parent.name, store=store)
+        assert res.exit_code == 0, res.output
+        assert f"dataset: {events.parent.name}/events" in res.output
+    from service.store import Store
+
+    with Store(store) as st:
+        runs = [st.run(i) for i in (1, 2, 3)]
+        assert runs[2]["dataset"] == runs[0]["dataset"] != runs[1]["dataset"]
+        assert runs[2]["n_events"] == 0, "the rerun changed nothing"
+        page = st.list_clusters(limit=1000)
+        assert {c["status"] for c in page.items} == {"active"}, "nobody's rings dissolved"

@@ -105,6 +105,7 @@ def test_publish_then_read(store: Store) -> None:
         "cluster_id": "c-000001",
         "verdict": "ring",
         "run_id": 1,
+        "dataset": "default",
     }
     assert store.account("x2")["cluster_id"] is None
 
@@ -162,6 +163,7 @@ def test_stable_ids_history_and_feed(store: Store) -> None:
         "cluster_id": None,
         "verdict": "benign",
         "run_id": 2,
+        "dataset": "default",
     }
     assert store.account("x2") is None  # not seen in run 2
 
@@ -387,3 +389,75 @@ def test_since_forms() -> None:
     assert parse_since("2024-05-01T12:00:00Z").isoformat() == "2024-05-01T12:00:00+00:00"
     assert parse_since("2024-05-01T14:00:00+02:00").isoformat() == "2024-05-01T12:00:00+00:00"
     assert parse_since("2024-05-01").isoformat() == "2024-05-01T00:00:00+00:00"
+
+
+# -- datasets ----------------------------------------------------------------------------------------
+
+
+def _other_platform(d: Detection) -> Detection:
+    """The same shape of run on other accounts: an unrelated log."""
+    rename = lambda col: "z" + col  # noqa: E731
+    acc = d.accounts.assign(account_id=d.accounts["account_id"].map(rename))
+    edges = d.edges.assign(src=d.edges["src"].map(rename), dst=d.edges["dst"].map(rename))
+    return Detection(acc, d.clusters, d.evidence, edges, d.model_version, d.detected_at, d.params)
+
+
+def test_unrelated_datasets_leave_each_other_alone(store: Store) -> None:
+    first = store.publish(detection_one(), dataset="shop")
+    before = {c["cluster_id"]: c for c in pull_all(store)[0]}
+    other = store.publish(_other_platform(detection_one()), dataset="forum")
+    assert not other.dissolved and set(other.id_map.values()).isdisjoint(first.id_map.values())
+    items, _ = pull_all(store)
+    by_id = {c["cluster_id"]: c for c in items}
+    for cid, c in before.items():  # the shop's clusters: same state, same place in the feed
+        assert by_id[cid]["status"] == "active" and by_id[cid]["updated_seq"] == c["updated_seq"]
+        assert by_id[cid]["dataset"] == "shop"
+    assert {c["dataset"] for c in items} == {"shop", "forum"}
+    assert [c["cluster_id"] for c in pull_all(store, dataset="forum")[0]] == sorted(other.id_map.values())
+    assert store.account("a1")["dataset"] == "shop" and store.account("za1")["dataset"] == "forum"
+    assert store.account("a1", dataset="forum") is None
+    assert store.latest_run("shop")["run_id"] == first.run_id
+
+
+def test_rerunning_a_dataset_keeps_every_id(store: Store) -> None:
+    """Demo, another log, then the demo again: the demo's rings keep their ids, nothing dissolves."""
+    demo = store.publish(detection_one(), dataset="demo")
+    store.publish(_other_platform(detection_one()), dataset="elsewhere")
+    again = store.publish(detection_one(), dataset="demo")
+    assert again.id_map == demo.id_map and not again.new_clusters and not again.dissolved
+    assert again.events == 0
+
+
+def test_a_store_from_before_datasets_is_migrated(store_url: str) -> None:
+    """A schema-2 store (no dataset columns) opens as schema 3; its runs join dataset 'default'."""
+    import sqlalchemy as sa
+
+    from service.store.tables import metadata
+
+    old = sa.MetaData()
+    for t in metadata.sorted_tables:
+        cols = [c.copy() for c in t.columns if c.name != "dataset"]
+        idx = [
+            sa.Index(i.name, *[c.name for c in i.columns], unique=i.unique)
+            for i in t.indexes
+            if "dataset" not in [c.name for c in i.columns]
+        ]
+        sa.Table(t.name, old, *cols, *idx)
+    engine = sa.create_engine(store_url)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO counters (name, value) VALUES ('schema', 2), ('cluster', 0), ('seq', 0)")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (account_id, score, cluster_id, verdict)"
+                " VALUES ('q1', 0.1, NULL, 'benign')"
+            )
+        )
+    engine.dispose()
+    with Store(store_url) as s:
+        assert s.account("q1")["dataset"] == "default"
+        result = s.publish(detection_one())
+        assert s.account("a1")["run_id"] == result.run_id and s.account("q1") is None
+        assert {c["dataset"] for c in pull_all(s)[0]} == {"default"}

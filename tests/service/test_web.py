@@ -293,6 +293,7 @@ def test_ring_member_lookup_shows_its_cluster(page, world: World, tmp_path: Path
     assert page.inner_text("#cluster-id") == world.cluster_id
     assert page.get_attribute(".cluster-head h1 .badge", "data-verdict") == "ring"
     assert page.inner_text("#cluster-size") == str(len(members))
+    assert page.inner_text("#cluster-dataset") == cluster["dataset"]
     assert page.get_attribute("#account-card", "data-account") == world.member
 
     # Members: everyone, best score first, each with its own (looked-up) verdict.

@@ -273,6 +273,7 @@ export function renderCluster(c, graphResult, account) {
       fact('Score', scoreBar(c.score)),
       fact('Size', h('span', { id: 'cluster-size' }, String(c.size))),
       fact('Model', h('span', { class: 'mono' }, c.model_version)),
+      fact('Dataset', h('span', { class: 'mono', id: 'cluster-dataset' }, c.dataset || 'default')),
       fact('Detected', fmtTime(c.detected_at)),
       fact('First seen', `run ${c.first_seen_run}, ${fmtTime(c.first_seen_at)}`),
       fact('Last change', `${wasText(c.change, c)} in run ${c.updated_run}`)));
