@@ -9,6 +9,7 @@ declares it as the ``APIKeyHeader`` security scheme (``SECURITY`` on each operat
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -33,6 +34,11 @@ _CHALLENGE = {"WWW-Authenticate": "APIKey"}
 async def get_store(request: Request) -> Store:
     """The app's verdict store (async: no thread-pool hop per request)."""
     return request.app.state.store
+
+
+def key_name(key: str, role: Role) -> str:
+    """Who a key is in the audit trail, without the secret: its role and 8 hex of its SHA-256."""
+    return f"{role.value}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def role_of(key: str, key_roles: dict[str, Role]) -> Role | None:

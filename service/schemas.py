@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from graphs.scoring import VERDICTS
 
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
+Decision = Literal["confirm", "reject"]
 Change = Literal["new", "verdict", "members", "dissolved"]
 Status = Literal["active", "dissolved"]
 
@@ -21,6 +22,7 @@ class ErrorBody(BaseModel):
 
 
 _ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON",
     401: "No X-API-Key header, or a key not in RINGSCOPE_API_KEYS",
     403: "The key's role may not read this",
     404: "Unknown id",
@@ -71,11 +73,53 @@ class Member(BaseModel):
     score: float | None
 
 
+class MemberToAct(Member):
+    decision: Decision | None = Field(description="an investigator's decision about this member, if any")
+
+
+class DecisionState(BaseModel):
+    """Where investigators stand on a cluster."""
+
+    state: Literal["confirmed", "rejected", "undecided"] = Field(description="the latest cluster decision")
+    needs_review: bool = Field(description="a run after the decision contradicts it")
+    decided_run: int | None = Field(description="the dataset's latest run when it was decided")
+
+
+class DecisionRecord(BaseModel):
+    """One decision, as the audit trail keeps it."""
+
+    decision_id: int
+    cluster_id: str
+    account_id: str | None = Field(description="the member it is about; null for the whole cluster")
+    decision: Decision
+    reason: str
+    note: str | None
+    decided_by: str = Field(description="the deciding key's role and fingerprint, e.g. investigator-3fa2c1d0")
+    decided_at: datetime
+    run_id: int
+    verdict: Verdict = Field(description="the cluster's verdict when decided")
+    size: int = Field(description="the cluster's size when decided")
+
+
+class DecisionIn(BaseModel):
+    """An investigator's decision on a cluster, or on some of its members."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    reason: str = Field(min_length=1, max_length=200, description="why, in a few words")
+    note: str | None = Field(None, max_length=4000)
+    members: list[str] | None = Field(
+        None, min_length=1, max_length=10_000, description="only these members; absent: the whole cluster"
+    )
+
+
 class ClusterMembers(ClusterSummary):
     """A ring's members for enforcement: who to act on, paged, with the strongest evidence line."""
 
     summary: str | None = Field(description="the strongest evidence, in words")
-    members: list[Member] = Field(description="members with their scores, in account-id order")
+    decision: DecisionState
+    members: list[MemberToAct] = Field(description="members with their scores, in account-id order")
     next_after: str | None = Field(description="pass as after for the next page; null on the last page")
 
 
@@ -97,6 +141,8 @@ class ClusterDetail(ClusterSummary):
     evidence: dict[str, Any] = Field(description="what the members share: devices, IPs, campaigns, ...")
     members: list[Member] = Field(description="members with their scores, highest first")
     history: list[HistoryEvent] = Field(description="verdict history, oldest first")
+    decisions: list[DecisionRecord] = Field(description="investigators' decisions, oldest first")
+    decision: DecisionState
 
 
 class ClusterPage(BaseModel):

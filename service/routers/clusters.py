@@ -6,9 +6,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from graphs.scoring import RING
-from service.deps import SECURITY, any_role, investigator_only
+from service.deps import API_KEY_HEADER, SECURITY, any_role, investigator_only, key_name
 from service.routers.lookup import LookupRoute
-from service.schemas import ClusterDetail, ClusterGraph, ClusterMembers, ClusterPage, Verdict, error_responses
+from service.schemas import (
+    ClusterDetail,
+    ClusterGraph,
+    ClusterMembers,
+    ClusterPage,
+    DecisionIn,
+    DecisionRecord,
+    Verdict,
+    error_responses,
+)
 from service.settings import Role
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
 from service.store.cursor import MAX_CURSOR_LENGTH
@@ -129,3 +138,43 @@ async def get_cluster_members(
     if found["verdict"] != RING and request.state.role != Role.investigator:
         raise HTTPException(403, f"cluster {cluster_id[:100]!r} is {found['verdict']}, not a ring")
     return found
+
+
+@router.post(
+    "/{cluster_id}/decisions",
+    response_model=list[DecisionRecord],
+    status_code=201,
+    openapi_extra={"security": SECURITY},
+    responses=error_responses(400, 401, 403, 404, 503),
+    summary="Confirm or reject a cluster, or some of its members",
+)
+async def post_decision(
+    request: Request, cluster_id: str, body: DecisionIn, store: Store = Depends(investigator_only)
+) -> list[dict]:
+    """Records an investigator's decision (investigators only): ``confirm`` (a ring: enforcement may
+    act) or ``reject`` (not a ring), with a reason and an optional note, on the whole cluster or on the
+    listed members. Decisions are kept forever and follow the ring across runs; the answer is what
+    was recorded (who, when, on which run, the cluster's verdict and size then)."""
+    who = key_name(request.headers.get(API_KEY_HEADER, ""), request.state.role)
+    try:
+        made = store.decide(cluster_id, body.decision, body.reason, who, body.note, body.members)
+    except ValueError as exc:
+        raise _invalid("body", str(exc), cluster_id) from None
+    if made is None:
+        raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    return made
+
+
+@router.get(
+    "/{cluster_id}/decisions",
+    response_model=list[DecisionRecord],
+    openapi_extra={"security": SECURITY},
+    responses=error_responses(401, 403, 404, 503),
+    summary="A cluster's decisions, oldest first (the audit trail with its history)",
+)
+async def get_decisions(cluster_id: str, store: Store = Depends(investigator_only)) -> list[dict]:
+    """Every decision on the cluster, oldest first (investigators only)."""
+    found = store.cluster(cluster_id)
+    if found is None:
+        raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
+    return found["decisions"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.store.cursor import check_cursor, encode_cursor
+from service.store.decisions import cluster_decisions, decision_state
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ def cluster(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
         event["at"] = _time(event["at"])
         history.append(event)
     out["history"] = history
+    out["decisions"] = cluster_decisions(db, cluster_id)
+    out["decision"] = decision_state(out, out["decisions"])
     return out
 
 
@@ -202,7 +205,11 @@ def cluster_members(db: Snapshot, cluster_id: str, after: str | None, limit: int
         " ORDER BY account_id LIMIT ?",
         (cluster_id, after or "", limit + 1),
     )
-    out["members"] = [{"account_id": a, "score": sc} for a, sc in rows[:limit]]
+    made = cluster_decisions(db, cluster_id)
+    out["decision"] = decision_state(out, made)
+    # A member's own decision (the latest about it) overrides the cluster's for that member.
+    own = {d["account_id"]: d["decision"] for d in made if d["account_id"] is not None}
+    out["members"] = [{"account_id": a, "score": sc, "decision": own.get(a)} for a, sc in rows[:limit]]
     out["next_after"] = rows[limit - 1][0] if len(rows) > limit else None
     return out
 

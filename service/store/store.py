@@ -18,6 +18,7 @@ from graphs.errors import RingscopeError
 from service.detection import VERDICTS, Detection
 from service.store import queries
 from service.store.cursor import decode_cursor
+from service.store.decisions import DECISIONS, decide
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
@@ -257,6 +258,41 @@ class Store:
                 a cluster that ``clusters`` lacks); nothing is written.
         """
         return publish(self.engine, detection, threshold, before_commit, _dataset_name(dataset))
+
+    def decide(
+        self,
+        cluster_id: str,
+        decision: str,
+        reason: str,
+        decided_by: str,
+        note: str | None = None,
+        members: list[str] | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Records an investigator's decision on a cluster, or on some of its members.
+
+        Args:
+            cluster_id: the stable id.
+            decision: ``confirm`` (a ring: act on it) or ``reject`` (not a ring).
+            reason: a short reason (1..200 characters).
+            decided_by: who decided (the API's key name).
+            note: an optional longer note.
+            members: account ids the decision is about (each must be a member); None = the cluster.
+
+        Returns:
+            The decisions written (one per member, or one for the cluster); None when the cluster
+            is unknown.
+
+        Raises:
+            ValueError: an unknown decision, an empty reason, or an account that is not a member.
+        """
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
+        reason = (reason or "").strip()
+        if not 1 <= len(reason) <= 200:
+            raise ValueError("reason must be 1 to 200 characters")
+        if not _storable(cluster_id):
+            return None
+        return decide(self.engine, cluster_id, decision, reason, decided_by, note, members)
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -133,3 +133,24 @@ cluster_events = Table(
     Column("size", Integer, nullable=False),
     Index("ix_cluster_events_cluster", "cluster_id", "seq"),
 )
+
+# Investigators' decisions: confirm or reject a cluster (account_id null) or one of its members.
+# Never deleted; the latest decision per (cluster, account) is the current one. Decisions are keyed
+# by the stable cluster id, so they follow a ring across runs while its members persist.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    _dataset(),
+    Column("cluster_id", String(64), nullable=False),
+    Column("account_id", String),  # null: the whole cluster
+    Column("decision", String(16), nullable=False),  # confirm | reject
+    Column("reason", String(200), nullable=False),
+    Column("note", String(4000)),
+    Column("decided_by", String(64), nullable=False),  # "<role>-<8 hex of the key's SHA-256>"
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", Integer, nullable=False),  # the latest run of the dataset when decided
+    Column("verdict", String(16), nullable=False),  # the cluster's verdict when decided
+    Column("size", Integer, nullable=False),  # ... and its size
+    Index("ix_decisions_cluster", "cluster_id", "decision_id"),
+)

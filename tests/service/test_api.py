@@ -399,7 +399,7 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 8
 
     for operation in operations:
         if mode == "negative" and not operation.path_parameters and not operation.query:
@@ -523,3 +523,56 @@ def test_enforcement_may_not_read_members_of_non_rings(client: TestClient) -> No
     assert client.get("/v1/clusters/c-000002/members", headers=INV).status_code == 200
     assert client.get("/v1/clusters/nope/members", headers=ENF).status_code == 404
     assert client.get("/v1/clusters/c-000001/members", params={"limit": 0}, headers=ENF).status_code == 422
+
+
+# -- decisions ---------------------------------------------------------------------------------------
+
+
+def test_investigator_confirms_and_enforcement_sees_it(client: TestClient) -> None:
+    r = client.post(
+        "/v1/clusters/c-000001/decisions",
+        json={"decision": "confirm", "reason": "emulator farm", "note": "same device ids"},
+        headers=INV,
+    )
+    assert r.status_code == 201, r.text
+    (made,) = r.json()
+    assert made["decision"] == "confirm" and made["account_id"] is None and made["run_id"] == 1
+    assert made["verdict"] == "ring" and made["size"] == 5
+    assert made["decided_by"].startswith("investigator-") and INVESTIGATOR_KEY not in made["decided_by"]
+    # One member is not part of it.
+    r = client.post(
+        "/v1/clusters/c-000001/decisions",
+        json={"decision": "reject", "reason": "a customer", "members": ["a5"]},
+        headers=INV,
+    )
+    assert r.status_code == 201 and r.json()[0]["account_id"] == "a5"
+    body = client.get("/v1/clusters/c-000001/members", headers=ENF).json()
+    assert body["decision"] == {"state": "confirmed", "needs_review": False, "decided_run": 1}
+    decided = {m["account_id"]: m["decision"] for m in body["members"]}
+    assert decided["a5"] == "reject" and decided["a1"] is None
+    detail = client.get("/v1/clusters/c-000001", headers=INV).json()
+    assert [d["decision"] for d in detail["decisions"]] == ["confirm", "reject"]
+    assert client.get("/v1/clusters/c-000001/decisions", headers=INV).json() == detail["decisions"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"decision": "maybe", "reason": "x"},
+        {"decision": "confirm"},
+        {"decision": "confirm", "reason": ""},
+        {"decision": "confirm", "reason": "x", "members": ["nobody"]},
+        {"decision": "confirm", "reason": "x", "members": []},
+        {"decision": "confirm", "reason": "x", "extra": 1},
+    ],
+)
+def test_bad_decisions_are_422(client: TestClient, body: dict) -> None:
+    r = client.post("/v1/clusters/c-000001/decisions", json=body, headers=INV)
+    assert r.status_code == 422, r.text
+
+
+def test_only_investigators_decide(client: TestClient) -> None:
+    body = {"decision": "confirm", "reason": "x"}
+    assert client.post("/v1/clusters/c-000001/decisions", json=body, headers=ENF).status_code == 403
+    assert client.post("/v1/clusters/c-000001/decisions", json=body).status_code == 401
+    assert client.post("/v1/clusters/nope/decisions", json=body, headers=INV).status_code == 404

@@ -461,3 +461,27 @@ def test_a_store_from_before_datasets_is_migrated(store_url: str) -> None:
         result = s.publish(detection_one())
         assert s.account("a1")["run_id"] == result.run_id and s.account("q1") is None
         assert {c["dataset"] for c in pull_all(s)[0]} == {"default"}
+
+
+def test_a_run_that_contradicts_a_decision_flags_it(store: Store) -> None:
+    """Decisions are never overwritten by a run; a contradiction is flagged for review."""
+    store.publish(detection_one())
+    store.decide("c-000002", "reject", "a book club", "investigator-test")  # suspicious, rejected
+    store.decide("c-000003", "confirm", "seen before", "investigator-test")  # benign, confirmed
+    assert store.cluster("c-000002")["decision"] == {
+        "state": "rejected",
+        "needs_review": False,
+        "decided_run": 1,
+    }
+    store.publish(detection_two())  # c-000002 becomes a ring, c-000003 dissolves
+    two, three = store.cluster("c-000002"), store.cluster("c-000003")
+    assert (
+        two["verdict"] == "ring"
+        and two["decision"]["state"] == "rejected"
+        and two["decision"]["needs_review"]
+    )
+    assert three["status"] == "dissolved" and three["decision"]["needs_review"]
+    assert [d["reason"] for d in two["decisions"]] == ["a book club"]
+    assert store.decide("nope", "confirm", "x", "investigator-test") is None
+    with pytest.raises(ValueError, match="not a member"):
+        store.decide("c-000002", "confirm", "x", "investigator-test", members=["a1"])

@@ -1,0 +1,148 @@
+"""Investigators' decisions (confirm / reject a cluster or some members) and what they imply.
+
+A decision is written once and never changed; the current one per (cluster, account) is the
+latest. Clusters keep their stable ids across runs while their members persist, so a decision
+follows its ring. A later run that contradicts the current cluster decision (a confirmed ring that
+is no longer a ring, or a rejected cluster that changed and is a ring again) is not overwritten: the
+cluster is flagged ``needs_review``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from service.store.tables import cluster_members, clusters, decisions, runs
+
+DECISIONS = ("confirm", "reject")
+#: What a cluster's decision state can be.
+DECISION_STATES = ("confirmed", "rejected", "undecided")
+
+COLUMNS = (
+    "decision_id",
+    "cluster_id",
+    "account_id",
+    "decision",
+    "reason",
+    "note",
+    "decided_by",
+    "decided_at",
+    "run_id",
+    "verdict",
+    "size",
+)
+
+
+def decide(
+    engine: Engine,
+    cluster_id: str,
+    decision: str,
+    reason: str,
+    decided_by: str,
+    note: str | None,
+    members: list[str] | None,
+) -> list[dict[str, Any]] | None:
+    """Writes the decisions (see :meth:`service.store.Store.decide`) in one transaction."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        head = conn.execute(
+            select(clusters.c.dataset, clusters.c.verdict, clusters.c.size).where(
+                clusters.c.cluster_id == cluster_id
+            )
+        ).first()
+        if head is None:
+            return None
+        run_id = conn.execute(
+            select(runs.c.run_id)
+            .where(runs.c.dataset == head.dataset)
+            .order_by(runs.c.run_id.desc())
+            .limit(1)
+        ).scalar()
+        targets: list[str | None] = [None]
+        if members is not None:
+            wanted = list(dict.fromkeys(members))
+            found = set(
+                conn.execute(
+                    select(cluster_members.c.account_id).where(
+                        (cluster_members.c.cluster_id == cluster_id)
+                        & cluster_members.c.account_id.in_(wanted)
+                    )
+                ).scalars()
+            )
+            missing = [m for m in wanted if m not in found]
+            if missing:
+                raise ValueError(f"account {missing[0][:100]!r} is not a member of {cluster_id}")
+            if not wanted:
+                raise ValueError("members must name at least one account (or be left out for the cluster)")
+            targets = wanted
+        rows = [
+            {
+                "dataset": head.dataset,
+                "cluster_id": cluster_id,
+                "account_id": account,
+                "decision": decision,
+                "reason": reason,
+                "note": note,
+                "decided_by": decided_by,
+                "decided_at": now,
+                "run_id": int(run_id or 0),
+                "verdict": head.verdict,
+                "size": int(head.size),
+            }
+            for account in targets
+        ]
+        conn.execute(decisions.insert(), rows)
+        written = conn.execute(
+            select(*[decisions.c[c] for c in COLUMNS])
+            .where(decisions.c.cluster_id == cluster_id)
+            .order_by(decisions.c.decision_id.desc())
+            .limit(len(rows))
+        ).all()
+    return [_row(r) for r in reversed(written)]
+
+
+def cluster_decisions(db: Any, cluster_id: str) -> list[dict[str, Any]]:
+    """Every decision on a cluster, oldest first (``db``: a :class:`~service.store.queries.Snapshot`)."""
+    from service.store.queries import _time
+
+    out = []
+    for r in db.all(
+        f"SELECT {', '.join(COLUMNS)} FROM decisions WHERE cluster_id = ? ORDER BY decision_id", (cluster_id,)
+    ):
+        row = dict(zip(COLUMNS, r, strict=True))
+        row["decided_at"] = _time(row["decided_at"])
+        out.append(row)
+    return out
+
+
+def decision_state(summary: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cluster's current decision state from its decisions (oldest first) and its summary.
+
+    ``state``: confirmed / rejected / undecided (the latest cluster-level decision); ``needs_review``:
+    a run after that decision contradicts it (a confirmed cluster is not a ring now, or a rejected one
+    changed and is a ring).
+    """
+    whole = [d for d in history if d["account_id"] is None]
+    if not whole:
+        return {"state": "undecided", "needs_review": False, "decided_run": None}
+    last = whole[-1]
+    state = "confirmed" if last["decision"] == "confirm" else "rejected"
+    changed_since = summary["updated_run"] > last["run_id"]
+    if state == "confirmed":
+        contradicted = summary["verdict"] != "ring" or summary["status"] != "active"
+    else:
+        contradicted = summary["verdict"] == "ring" and changed_since
+    return {
+        "state": state,
+        "needs_review": bool(contradicted and changed_since),
+        "decided_run": last["run_id"],
+    }
+
+
+def _row(r: Any) -> dict[str, Any]:
+    out = dict(zip(COLUMNS, r, strict=True))
+    if isinstance(out["decided_at"], datetime) and out["decided_at"].tzinfo is None:
+        out["decided_at"] = out["decided_at"].replace(tzinfo=UTC)
+    return out
