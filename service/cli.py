@@ -362,6 +362,58 @@ def train(
 
 
 @app.command()
+def labels(
+    out: Annotated[Path, typer.Option(help="Labels table to write (CSV): account_id, is_bot, ring_id, ...")],
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset's decisions.")] = None,
+) -> None:
+    """Export investigators' decisions as training labels; `ringscope train --labels OUT` takes them."""
+    import os
+    import tempfile
+
+    import pandas as pd
+
+    url = _store_url(store)
+    check_store_url(url, "serve")
+    with open_store(url) as st:
+        rows = st.labels(dataset)
+    if not rows:
+        fail(
+            f"no decisions in {url}"
+            + (f" for dataset {dataset!r}" if dataset else "")
+            + "; nothing to export"
+        )
+    frame = pd.DataFrame(rows)
+    if frame["account_id"].duplicated().any():
+        fail("the same account id was decided in several datasets: pass --dataset")
+    columns = [
+        "account_id",
+        "is_bot",
+        "ring_id",
+        "cluster_id",
+        "decision",
+        "reason",
+        "decided_by",
+        "decided_at",
+    ]
+    columns += ["dataset"]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".ringscope-", suffix=".csv", dir=out.parent)
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame[columns].to_csv(fh, index=False)
+        os.replace(tmp, out)
+    except OSError as exc:
+        fail(f"--out {out}: cannot write ({exc.strerror or exc})")
+    bots = int(frame["is_bot"].sum())
+    rings = frame.loc[frame["is_bot"] == 1, "ring_id"].nunique()
+    console.print(
+        f"wrote {len(frame):,} labels ({bots:,} bots in {rings:,} confirmed rings, "
+        f"{len(frame) - bots:,} rejected) to {out}"
+    )
+
+
+@app.command()
 def serve(
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

@@ -146,3 +146,50 @@ def _row(r: Any) -> dict[str, Any]:
     if isinstance(out["decided_at"], datetime) and out["decided_at"].tzinfo is None:
         out["decided_at"] = out["decided_at"].replace(tzinfo=UTC)
     return out
+
+
+def decided_labels(db: Any, dataset: str | None = None) -> list[dict[str, Any]]:
+    """Training labels from the decisions: one row per decided account (``db``: a Snapshot).
+
+    A confirmed cluster's last known members are bots of that ring (``ring_id`` = the cluster id), a
+    rejected cluster's are not; a decision about a member overrides its cluster's. When decisions
+    disagree about an account, the latest one wins.
+    """
+    from service.store.queries import _time
+
+    where, params = "", ()
+    if dataset is not None:
+        where, params = " WHERE d.dataset = ?", (dataset,)
+    rows = db.all(
+        "SELECT d.decision_id, d.dataset, d.cluster_id, d.account_id, d.decision, d.reason,"
+        " d.decided_by, d.decided_at, m.account_id FROM decisions d"
+        " LEFT JOIN cluster_members m ON d.account_id IS NULL AND m.cluster_id = d.cluster_id"
+        f"{where} ORDER BY d.decision_id",
+        params,
+    )
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for did, ds, cid, account, decision, reason, who, at, member in rows:
+        target = account if account is not None else member
+        if target is None:
+            continue
+        # A member decision outranks a cluster decision made earlier or later about the same account.
+        rank = (account is not None, did)
+        key = (ds, target)
+        if key in latest and latest[key]["_rank"] > rank:
+            continue
+        latest[key] = {
+            "_rank": rank,
+            "dataset": ds,
+            "account_id": target,
+            "is_bot": 1 if decision == "confirm" else 0,
+            "ring_id": cid if decision == "confirm" else "",
+            "cluster_id": cid,
+            "decision": decision,
+            "reason": reason,
+            "decided_by": who,
+            "decided_at": _time(at),
+        }
+    out = sorted(latest.values(), key=lambda r: (r["dataset"], r["account_id"]))
+    for r in out:
+        del r["_rank"]
+    return out

@@ -18,7 +18,7 @@ from graphs.errors import RingscopeError
 from service.detection import VERDICTS, Detection
 from service.store import queries
 from service.store.cursor import decode_cursor
-from service.store.decisions import DECISIONS, decide
+from service.store.decisions import DECISIONS, decide, decided_labels
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
@@ -379,6 +379,12 @@ class Store:
         after, cursor_store = decode_cursor(cursor) if cursor is not None else (0, None)
         with self.reading() as db:
             return queries.list_clusters(db, after, limit, verdict, min_size, since, cursor_store, dataset)
+
+    def labels(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Training labels from investigators' decisions (:func:`service.store.decisions.decided_labels`):
+        ``dataset, account_id, is_bot, ring_id, cluster_id, decision, reason, decided_by, decided_at``."""
+        with self.reading() as db:
+            return decided_labels(db, dataset)
 
     def ping(self) -> int | None:
         """The latest run id (None before the first publish); raises when the store is unreachable."""
