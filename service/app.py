@@ -21,7 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.deps import SECURITY_SCHEMES
-from service.routers import accounts, clusters, health
+from service.routers import accounts, clusters, feed, health
 from service.settings import Settings
 from service.store import Store, StoreUnavailable
 
@@ -271,6 +271,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     app.include_router(accounts.router)
     app.include_router(clusters.router)
+    app.include_router(feed.router)
     app.include_router(health.router)
     if web:
         from service.web import add_web

@@ -399,7 +399,9 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 9
+    # The SSE feed never ends by design (tests/service/test_feed.py covers it over a real server).
+    operations = [op for op in operations if op.path != "/v1/feed"]
 
     for operation in operations:
         if mode == "negative" and not operation.path_parameters and not operation.query:
