@@ -444,3 +444,20 @@ def test_history_and_dissolved_clusters(page, small: Served, tmp_path: Path) -> 
     assert page.locator("#evidence-summary li").count() == 1
     assert page.evaluate("window.__cy.edges().length") == 1
     page.screenshot(path=str(tmp_path / "small.png"), full_page=True)
+
+
+def test_investigator_decides_from_the_cluster_view(page, small: Served, tmp_path: Path) -> None:
+    """Confirm a ring with a reason from the page; the state and the audit trail follow."""
+    cid = next(c["cluster_id"] for c in small.store.list_clusters(limit=100).items if c["verdict"] == "ring")
+    page.goto(f"{small.base}/?key={INVESTIGATOR_KEY}#/cluster/{cid}")
+    _cluster_ready(page)
+    assert page.inner_text("#decision-state").lower().startswith("undecided")
+    page.click("#decide-confirm")  # no reason yet: nothing is sent
+    expect(page.locator("#decision-status")).to_have_text("Give a reason first.")
+    page.fill("#decision-reason", "same emulator, same minute")
+    page.click("#decide-confirm")
+    expect(page.locator("#decision-status")).to_contain_text("Recorded: confirm")
+    expect(page.locator("#decision-state")).to_contain_text("onfirmed")
+    page.screenshot(path=str(tmp_path / "decided.png"), full_page=True)
+    made = small.store.cluster(cid)["decisions"]
+    assert [(d["decision"], d["reason"]) for d in made][-1] == ("confirm", "same emulator, same minute")

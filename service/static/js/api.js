@@ -64,12 +64,15 @@ export function detailText(body) {
   return JSON.stringify(d);
 }
 
-export async function api(path) {
+export async function api(path, payload) {
   const key = currentKey();
   if (!key) throw new ApiError(401, 'no API key yet', path);
+  const headers = { 'X-API-Key': key, Accept: 'application/json' };
+  const init = payload === undefined ? { headers }
+    : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(payload) };
   let resp;
   try {
-    resp = await fetch(path, { headers: { 'X-API-Key': key, Accept: 'application/json' } });
+    resp = await fetch(path, init);
   } catch {
     throw new ApiError(0, 'cannot reach the ringscope service', path);
   }

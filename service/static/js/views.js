@@ -276,7 +276,9 @@ export function renderCluster(c, graphResult, account) {
       fact('Dataset', h('span', { class: 'mono', id: 'cluster-dataset' }, c.dataset || 'default')),
       fact('Detected', fmtTime(c.detected_at)),
       fact('First seen', `run ${c.first_seen_run}, ${fmtTime(c.first_seen_at)}`),
-      fact('Last change', `${wasText(c.change, c)} in run ${c.updated_run}`)));
+      fact('Last change', `${wasText(c.change, c)} in run ${c.updated_run}`),
+      fact('Decision', decisionState(c.decision))),
+    decisionForm(c));
 
   // Members.
   const members = sortableTable([
@@ -496,4 +498,40 @@ export function exclusivity(r) {
   if (typeof r.exclusivity === 'number') return r.exclusivity;
   const m = r.members ?? r.accounts;
   return r.users_total ? m / r.users_total : null;
+}
+
+
+// ---------------------------------------------------------------- decisions
+
+function decisionState(d) {
+  const state = (d && d.state) || 'undecided';
+  return h('span', { id: 'decision-state', class: `decision d-${state}` },
+    state, d && d.needs_review ? h('span', { class: 'status s-review' }, ' needs review: a later run disagrees') : null);
+}
+
+/** Confirm or reject the cluster with a reason (investigator keys; others get the API's 403). */
+function decisionForm(c) {
+  const reason = h('input', { id: 'decision-reason', type: 'text', maxlength: 200, placeholder: 'reason (required)' });
+  const note = h('input', { id: 'decision-note', type: 'text', maxlength: 4000, placeholder: 'note (optional)' });
+  const status = h('span', { id: 'decision-status', class: 'small muted' });
+  const send = async (decision) => {
+    const text = reason.value.trim();
+    if (!text) { status.textContent = 'Give a reason first.'; reason.focus(); return; }
+    status.textContent = 'Saving…';
+    try {
+      await api(`/v1/clusters/${enc(c.cluster_id)}/decisions`, { decision, reason: text, note: note.value.trim() || null });
+      const fresh = await api(`/v1/clusters/${enc(c.cluster_id)}`);
+      $('#decision-state').replaceWith(decisionState(fresh.decision));
+      status.textContent = `Recorded: ${decision} (${fresh.decisions.length} decision${fresh.decisions.length === 1 ? '' : 's'} in all).`;
+      reason.value = '';
+      note.value = '';
+    } catch (err) {
+      status.textContent = `Not recorded: ${err.message}`;
+    }
+  };
+  return h('form', { class: 'decide', id: 'decision-form', onsubmit: (e) => e.preventDefault() },
+    reason, note,
+    h('button', { type: 'button', id: 'decide-confirm', onclick: () => send('confirm') }, 'Confirm ring'),
+    h('button', { type: 'button', id: 'decide-reject', class: 'secondary', onclick: () => send('reject') }, 'Reject'),
+    status);
 }
