@@ -20,6 +20,7 @@ install: $(STAMP) web
 web: $(VENDOR)
 $(VENDOR): web/package.json web/package-lock.json web/copy-vendor.mjs
 	bash web/build.sh
+	touch $(VENDOR)
 
 demo: install
 	$(BIN)/ringscope demo

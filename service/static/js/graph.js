@@ -28,16 +28,8 @@ export function layout(cy) {
   }
 }
 
-export function drawGraph(host, legend, info, graph, onSelect) {
-  const ids = new Set(graph.nodes.map((n) => n.id));
-  const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
-  const counts = new Map();
-  for (const e of edges) {
-    const g = relationGroup(e.relation).key;
-    counts.set(g, (counts.get(g) || 0) + 1);
-  }
-  info.textContent = `${graph.nodes.length} accounts, ${edges.length} links. Drag to move, scroll to zoom, click an account to see it. Node colour: account score (blue low, red high).`;
-
+/** The legend: one entry per relation group with its edge count; a click hides or shows the group. */
+function drawLegend(legend, counts, getCy) {
   const hidden = new Set();
   legend.replaceChildren(...RELATION_GROUPS.map((g) => {
     const n = counts.get(g.key) || 0;
@@ -45,6 +37,7 @@ export function drawGraph(host, legend, info, graph, onSelect) {
       h('span', { class: 'swatch', style: `background:${g.color}` }), `${g.label} `, h('span', { class: 'muted' }, `(${n})`));
     if (n) {
       li.addEventListener('click', () => {
+        const cy = getCy();
         if (!cy) return;
         if (hidden.has(g.key)) hidden.delete(g.key); else hidden.add(g.key);
         li.classList.toggle('off', hidden.has(g.key));
@@ -53,13 +46,11 @@ export function drawGraph(host, legend, info, graph, onSelect) {
     }
     return li;
   }));
+}
 
-  if (typeof window.cytoscape !== 'function') {
-    host.replaceChildren(h('div', { class: 'errorbox', role: 'alert' },
-      h('strong', {}, 'Graph library missing.'), ' The page was served without service/static/vendor/cytoscape.min.js: run web/build.sh.'));
-    return null;
-  }
-  const elements = [
+/** cytoscape elements: accounts (label, score) and edges (relation group, colour, weight, dashes). */
+function graphElements(graph, edges) {
+  return [
     ...graph.nodes.map((n) => ({
       data: { id: n.id, label: n.id.length > 14 ? `${n.id.slice(0, 12)}…` : n.id, score: n.score ?? 0 },
     })),
@@ -73,50 +64,73 @@ export function drawGraph(host, legend, info, graph, onSelect) {
       };
     }),
   ];
-  // Dense clusters (rings are often near-cliques) get straight, thin, faint edges.
-  const dense = edges.length > 120;
-  const many = graph.nodes.length > 60; // smaller nodes; labels only when zoomed in
-  const edgeOpacity = Math.max(0.18, Math.min(0.7, 60 / Math.max(1, edges.length)));
-  const cy = window.cytoscape({
+}
+
+/** The graph's style. Dense clusters (rings are often near-cliques) get straight, thin, faint edges;
+ * big ones smaller nodes with labels only when zoomed in. */
+function graphStyle(nEdges, nNodes) {
+  const dense = nEdges > 120;
+  const many = nNodes > 60;
+  const edgeOpacity = Math.max(0.18, Math.min(0.7, 60 / Math.max(1, nEdges)));
+  return [
+    {
+      selector: 'node',
+      style: {
+        'background-color': 'mapData(score, 0, 1, #6baed6, #cb181d)',
+        width: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
+        height: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
+        label: 'data(label)',
+        'font-size': many ? 5 : 8,
+        'min-zoomed-font-size': many ? 7 : 0,
+        'text-background-color': '#fbfcfd',
+        'text-background-opacity': 0.7,
+        'text-background-padding': 1,
+        color: '#333',
+        'text-valign': 'bottom',
+        'text-margin-y': 2,
+        'border-width': 1,
+        'border-color': '#fff',
+      },
+    },
+    { selector: 'node.selected', style: { 'border-width': 4, 'border-color': '#111', 'z-index': 10 } },
+    { selector: 'node.selected, node:active', style: { 'font-weight': 'bold', 'font-size': 10, 'min-zoomed-font-size': 0 } },
+    {
+      selector: 'edge',
+      style: {
+        'line-color': 'data(color)',
+        width: dense ? 'mapData(weight, 0, 1, 0.6, 2.5)' : 'mapData(weight, 0, 1, 1, 5)',
+        opacity: edgeOpacity,
+        'curve-style': dense ? 'haystack' : 'bezier',
+        'haystack-radius': 0.6,
+        'line-style': 'data(dashed)',
+      },
+    },
+    { selector: 'edge.hidden', style: { display: 'none' } },
+  ];
+}
+
+export function drawGraph(host, legend, info, graph, onSelect) {
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
+  const counts = new Map();
+  for (const e of edges) {
+    const g = relationGroup(e.relation).key;
+    counts.set(g, (counts.get(g) || 0) + 1);
+  }
+  info.textContent = `${graph.nodes.length} accounts, ${edges.length} links. Drag to move, scroll to zoom, click an account to see it. Node colour: account score (blue low, red high).`;
+  let cy = null;
+  drawLegend(legend, counts, () => cy);
+  if (typeof window.cytoscape !== 'function') {
+    host.replaceChildren(h('div', { class: 'errorbox', role: 'alert' },
+      h('strong', {}, 'Graph library missing.'), ' The page was served without service/static/vendor/cytoscape.min.js: run web/build.sh.'));
+    return null;
+  }
+  cy = window.cytoscape({
     container: host,
-    elements,
+    elements: graphElements(graph, edges),
     minZoom: 0.1,
     maxZoom: 5,
-    style: [
-      {
-        selector: 'node',
-        style: {
-          'background-color': 'mapData(score, 0, 1, #6baed6, #cb181d)',
-          width: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
-          height: many ? 'mapData(score, 0, 1, 7, 13)' : 'mapData(score, 0, 1, 14, 26)',
-          label: 'data(label)',
-          'font-size': many ? 5 : 8,
-          'min-zoomed-font-size': many ? 7 : 0,
-          'text-background-color': '#fbfcfd',
-          'text-background-opacity': 0.7,
-          'text-background-padding': 1,
-          color: '#333',
-          'text-valign': 'bottom',
-          'text-margin-y': 2,
-          'border-width': 1,
-          'border-color': '#fff',
-        },
-      },
-      { selector: 'node.selected', style: { 'border-width': 4, 'border-color': '#111', 'z-index': 10 } },
-      { selector: 'node.selected, node:active', style: { 'font-weight': 'bold', 'font-size': 10, 'min-zoomed-font-size': 0 } },
-      {
-        selector: 'edge',
-        style: {
-          'line-color': 'data(color)',
-          width: dense ? 'mapData(weight, 0, 1, 0.6, 2.5)' : 'mapData(weight, 0, 1, 1, 5)',
-          opacity: edgeOpacity,
-          'curve-style': dense ? 'haystack' : 'bezier',
-          'haystack-radius': 0.6,
-          'line-style': 'data(dashed)',
-        },
-      },
-      { selector: 'edge.hidden', style: { display: 'none' } },
-    ],
+    style: graphStyle(edges.length, graph.nodes.length),
   });
   layout(cy);
   cy.on('tap', 'node', (evt) => onSelect(evt.target.id()));

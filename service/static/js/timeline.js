@@ -7,14 +7,10 @@ import { actionColor, fmtTime } from './format.js';
 
 export const TIME_STEPS = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
 
-export function drawTimeline(host, tl, memberOrder) {
-  const n = tl && Array.isArray(tl.timestamp) ? tl.timestamp.length : 0;
-  if (!n) {
-    host.append(h('p', { class: 'muted' }, 'No timeline for this cluster (timelines are kept for flagged clusters only).'));
-    return null;
-  }
+/** The timeline's events, one per action, from the evidence's column arrays. */
+function timelineEvents(tl) {
   const events = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < tl.timestamp.length; i++) {
     const t = Number(tl.timestamp[i]);
     if (!Number.isFinite(t)) continue;
     events.push({
@@ -22,11 +18,123 @@ export function drawTimeline(host, tl, memberOrder) {
       targetType: tl.target_type ? String(tl.target_type[i]) : '', target: tl.target ? String(tl.target[i]) : '',
     });
   }
-  // Rows: accounts in order of their first action in the timeline.
+  return events;
+}
+
+/** Rows: accounts in order of their first action in the timeline (ties: the members' order). */
+function timelineRows(events, memberOrder) {
   const first = new Map();
   for (const e of events) if (!first.has(e.account) || e.t < first.get(e.account)) first.set(e.account, e.t);
   const rank = new Map(memberOrder.map((id, i) => [id, i]));
-  const rows = [...first.keys()].sort((a, b) => first.get(a) - first.get(b) || (rank.get(a) ?? 1e9) - (rank.get(b) ?? 1e9));
+  return [...first.keys()].sort((a, b) => first.get(a) - first.get(b) || (rank.get(a) ?? 1e9) - (rank.get(b) ?? 1e9));
+}
+
+/** Row bands and account labels (a label opens the account). */
+function drawRows(root, g, rows, highlighted) {
+  rows.forEach((id, i) => {
+    root.append(svg('rect', {
+      x: g.left, y: g.top + i * g.rowH, width: g.plotW, height: g.rowH,
+      class: `tl-row ${i % 2 ? 'odd' : ''} ${id === highlighted ? 'hl' : ''}`, dataset: { account: id },
+    }));
+    if (g.rowH >= 9 || i % Math.ceil(9 / g.rowH) === 0) {
+      const label = svg('text', { x: g.left - 6, y: g.y(i) + 3, class: `tl-label ${id === highlighted ? 'hl' : ''}`, 'text-anchor': 'end' },
+        id.length > 16 ? `${id.slice(0, 15)}…` : id);
+      label.addEventListener('click', () => { location.hash = `#/account/${enc(id)}`; });
+      root.append(label);
+    }
+  });
+}
+
+/** The time axis with grid lines at a step that gives about eight ticks. */
+function drawAxis(root, g, rows) {
+  const [d0, d1] = g.domain;
+  const span = d1 - d0;
+  const step = TIME_STEPS.find((st) => span / st <= 8) || Math.ceil(span / 8 / 86400) * 86400;
+  const axisY = g.top + rows.length * g.rowH;
+  root.append(svg('line', { x1: g.left, x2: g.left + g.plotW, y1: axisY, y2: axisY, class: 'tl-axis' }));
+  for (let t = Math.ceil(d0 / step) * step; t <= d1; t += step) {
+    const xt = g.x(t);
+    root.append(svg('line', { x1: xt, x2: xt, y1: g.top, y2: axisY, class: 'tl-grid' }));
+    const iso = new Date(t * 1000).toISOString();
+    const text = step >= 86400 ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    root.append(svg('text', { x: xt, y: axisY + 14, class: 'tl-tick', 'text-anchor': 'middle' }, text));
+  }
+  root.append(svg('text', { x: g.left + g.plotW, y: axisY + 29, class: 'tl-tick', 'text-anchor': 'end' }, 'time (UTC) →'));
+}
+
+/** One dot per visible action; returns how many were drawn. */
+function drawEvents(root, g, events, rowOf, colorOf, hiddenActions) {
+  const [d0, d1] = g.domain;
+  let drawn = 0;
+  for (const e of events) {
+    if (e.t < d0 || e.t > d1 || hiddenActions.has(e.action)) continue;
+    drawn++;
+    root.append(svg('circle', {
+      cx: g.x(e.t).toFixed(1), cy: g.y(rowOf.get(e.account)).toFixed(1), r: Math.max(2, Math.min(4, g.rowH / 3)),
+      fill: colorOf.get(e.action), class: 'ev', dataset: { account: e.account, action: e.action },
+    }, svg('title', {}, `${e.account} ${e.action} ${e.targetType} ${e.target} at ${fmtTime(e.t)}`)));
+  }
+  return drawn;
+}
+
+/** Drag across the chart to zoom into a time window: ``onZoom([t0, t1])``. */
+function attachBrush(root, g, rows, onZoom) {
+  const brush = svg('rect', { class: 'tl-brush', x: 0, y: g.top, width: 0, height: rows.length * g.rowH, visibility: 'hidden' });
+  root.append(brush);
+  const toX = (evt) => {
+    const box = root.getBoundingClientRect();
+    return Math.max(g.left, Math.min(g.left + g.plotW, ((evt.clientX - box.left) * g.width) / box.width));
+  };
+  let x0 = null;
+  root.addEventListener('mousedown', (evt) => {
+    x0 = toX(evt);
+    brush.setAttribute('visibility', 'visible');
+    brush.setAttribute('x', x0);
+    brush.setAttribute('width', 0);
+    evt.preventDefault();
+  });
+  root.addEventListener('mousemove', (evt) => {
+    if (x0 === null) return;
+    const x1 = toX(evt);
+    brush.setAttribute('x', Math.min(x0, x1));
+    brush.setAttribute('width', Math.abs(x1 - x0));
+  });
+  const finish = (evt) => {
+    if (x0 === null) return;
+    const x1 = toX(evt);
+    const a = Math.min(x0, x1);
+    const b = Math.max(x0, x1);
+    x0 = null;
+    brush.setAttribute('visibility', 'hidden');
+    if (b - a < 5) return;
+    const [d0, d1] = g.domain;
+    const inv = (px) => d0 + ((px - g.left) / g.plotW) * (d1 - d0);
+    const [n0, n1] = [inv(a), inv(b)];
+    if (n1 - n0 >= 10) onZoom([n0, n1]);
+  };
+  root.addEventListener('mouseup', finish);
+  root.addEventListener('mouseleave', finish);
+}
+
+/** The chart's geometry for a width, a row count and a time domain. */
+function geometry(width, nRows, domain) {
+  const g = { width, left: 118, right: 14, top: 8, bottom: 34, domain };
+  g.rowH = Math.max(6, Math.min(18, Math.floor(360 / Math.max(1, nRows))));
+  g.height = g.top + nRows * g.rowH + g.bottom;
+  g.plotW = width - g.left - g.right;
+  g.x = (t) => g.left + ((t - domain[0]) / (domain[1] - domain[0])) * g.plotW;
+  g.y = (i) => g.top + i * g.rowH + g.rowH / 2;
+  return g;
+}
+
+export function drawTimeline(host, tl, memberOrder) {
+  const n = tl && Array.isArray(tl.timestamp) ? tl.timestamp.length : 0;
+  if (!n) {
+    host.append(h('p', { class: 'muted' }, 'No timeline for this cluster (timelines are kept for flagged clusters only).'));
+    return null;
+  }
+  const events = timelineEvents(tl);
+  const rows = timelineRows(events, memberOrder);
   const rowOf = new Map(rows.map((id, i) => [id, i]));
   const actionCounts = new Map();
   for (const e of events) actionCounts.set(e.action, (actionCounts.get(e.action) || 0) + 1);
@@ -57,100 +165,18 @@ export function drawTimeline(host, tl, memberOrder) {
   host.append(caption, chart, h('div', { class: 'tl-foot' }, legendEl, reset));
 
   function render() {
-    const width = Math.max(640, Math.floor(chart.clientWidth || host.clientWidth || 900));
-    const left = 118;
-    const right = 14;
-    const top = 8;
-    const bottom = 34;
-    const rowH = Math.max(6, Math.min(18, Math.floor(360 / Math.max(1, rows.length))));
-    const height = top + rows.length * rowH + bottom;
-    const plotW = width - left - right;
-    const [d0, d1] = domain;
-    const x = (t) => left + ((t - d0) / (d1 - d0)) * plotW;
-    const y = (i) => top + i * rowH + rowH / 2;
+    const g = geometry(Math.max(640, Math.floor(chart.clientWidth || host.clientWidth || 900)), rows.length, domain);
     const root = svg('svg', {
-      width, height, viewBox: `0 0 ${width} ${height}`, class: 'tl-svg', role: 'img',
+      width: g.width, height: g.height, viewBox: `0 0 ${g.width} ${g.height}`, class: 'tl-svg', role: 'img',
       'aria-label': 'timeline: one row per member, one dot per action',
     });
-
-    // Row bands and labels.
-    rows.forEach((id, i) => {
-      root.append(svg('rect', {
-        x: left, y: top + i * rowH, width: plotW, height: rowH,
-        class: `tl-row ${i % 2 ? 'odd' : ''} ${id === highlighted ? 'hl' : ''}`, dataset: { account: id },
-      }));
-      if (rowH >= 9 || i % Math.ceil(9 / rowH) === 0) {
-        const label = svg('text', { x: left - 6, y: y(i) + 3, class: `tl-label ${id === highlighted ? 'hl' : ''}`, 'text-anchor': 'end' },
-          id.length > 16 ? `${id.slice(0, 15)}…` : id);
-        label.addEventListener('click', () => { location.hash = `#/account/${enc(id)}`; });
-        root.append(label);
-      }
-    });
-
-    // Time axis.
-    const span = d1 - d0;
-    const step = TIME_STEPS.find((s) => span / s <= 8) || Math.ceil(span / 8 / 86400) * 86400;
-    const axisY = top + rows.length * rowH;
-    root.append(svg('line', { x1: left, x2: left + plotW, y1: axisY, y2: axisY, class: 'tl-axis' }));
-    for (let t = Math.ceil(d0 / step) * step; t <= d1; t += step) {
-      const xt = x(t);
-      root.append(svg('line', { x1: xt, x2: xt, y1: top, y2: axisY, class: 'tl-grid' }));
-      const iso = new Date(t * 1000).toISOString();
-      const text = step >= 86400 ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
-      root.append(svg('text', { x: xt, y: axisY + 14, class: 'tl-tick', 'text-anchor': 'middle' }, text));
-    }
-    root.append(svg('text', { x: left + plotW, y: axisY + 29, class: 'tl-tick', 'text-anchor': 'end' }, 'time (UTC) →'));
-
-    // Events.
-    let drawn = 0;
-    for (const e of events) {
-      if (e.t < d0 || e.t > d1 || hiddenActions.has(e.action)) continue;
-      drawn++;
-      root.append(svg('circle', {
-        cx: x(e.t).toFixed(1), cy: y(rowOf.get(e.account)).toFixed(1), r: Math.max(2, Math.min(4, rowH / 3)),
-        fill: colorOf.get(e.action), class: 'ev', dataset: { account: e.account, action: e.action },
-      }, svg('title', {}, `${e.account} ${e.action} ${e.targetType} ${e.target} at ${fmtTime(e.t)}`)));
-    }
-
-    // Drag across the chart to zoom into a time window.
-    const brush = svg('rect', { class: 'tl-brush', x: 0, y: top, width: 0, height: rows.length * rowH, visibility: 'hidden' });
-    root.append(brush);
-    const toX = (evt) => {
-      const box = root.getBoundingClientRect();
-      return Math.max(left, Math.min(left + plotW, ((evt.clientX - box.left) * width) / box.width));
-    };
-    let x0 = null;
-    root.addEventListener('mousedown', (evt) => {
-      x0 = toX(evt);
-      brush.setAttribute('visibility', 'visible');
-      brush.setAttribute('x', x0);
-      brush.setAttribute('width', 0);
-      evt.preventDefault();
-    });
-    root.addEventListener('mousemove', (evt) => {
-      if (x0 === null) return;
-      const x1 = toX(evt);
-      brush.setAttribute('x', Math.min(x0, x1));
-      brush.setAttribute('width', Math.abs(x1 - x0));
-    });
-    const finish = (evt) => {
-      if (x0 === null) return;
-      const x1 = toX(evt);
-      const a = Math.min(x0, x1);
-      const b = Math.max(x0, x1);
-      x0 = null;
-      brush.setAttribute('visibility', 'hidden');
-      if (b - a < 5) return;
-      const inv = (px) => d0 + ((px - left) / plotW) * (d1 - d0);
-      const [n0, n1] = [inv(a), inv(b)];
-      if (n1 - n0 >= 10) { domain = [n0, n1]; render(); }
-    };
-    root.addEventListener('mouseup', finish);
-    root.addEventListener('mouseleave', finish);
-
+    drawRows(root, g, rows, highlighted);
+    drawAxis(root, g, rows);
+    const drawn = drawEvents(root, g, events, rowOf, colorOf, hiddenActions);
+    attachBrush(root, g, rows, (zoomed) => { domain = zoomed; render(); });
     chart.replaceChildren(root);
     reset.hidden = domain[0] === full[0] && domain[1] === full[1];
-    caption.textContent = `${drawn} of ${events.length} actions by ${rows.length} accounts, ${fmtTime(d0)} → ${fmtTime(d1)}. ` +
+    caption.textContent = `${drawn} of ${events.length} actions by ${rows.length} accounts, ${fmtTime(domain[0])} → ${fmtTime(domain[1])}. ` +
       'One row per account, one dot per action: actions in lockstep line up as vertical stripes. Drag across the chart to zoom in.';
   }
 

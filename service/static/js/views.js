@@ -254,17 +254,8 @@ export async function showCluster(id, account, mine) {
   renderCluster(cluster.value, graph, account);
 }
 
-export function renderCluster(c, graphResult, account) {
-  const ev = c.evidence || {};
-  const accountSlot = h('div', { id: 'account-slot' });
-  const graphHost = h('div', { class: 'graph', id: 'graph' });
-  const graphInfo = h('div', { class: 'graph-info small', id: 'graph-info' });
-  const legend = h('ul', { class: 'legend', id: 'graph-legend' });
-  const timelineHost = h('div', { class: 'timeline', id: 'timeline' });
-  const memberIds = new Set(c.members.map((m) => m.account_id));
-  const lookups = new Map(); // account id -> Account or ApiError
-
-  const header = h('section', { class: 'panel cluster-head' },
+function clusterHeader(c, ev) {
+  return h('section', { class: 'panel cluster-head' },
     h('div', { class: 'panel-head' },
       h('h1', {}, 'Cluster ', h('span', { class: 'mono', id: 'cluster-id' }, c.cluster_id), ' ', badge(c.verdict),
         c.status !== 'active' ? h('span', { class: `status s-${c.status}` }, c.status) : null)),
@@ -279,8 +270,15 @@ export function renderCluster(c, graphResult, account) {
       fact('Last change', `${wasText(c.change, c)} in run ${c.updated_run}`),
       fact('Decision', decisionState(c.decision))),
     decisionForm(c));
+}
 
-  // Members.
+/** The members table; for a dissolved cluster, where each member is now (``lookups``). */
+function membersTable(c, lookups) {
+  const verdictOf = (accountId) => {
+    if (c.status === 'active') return c.verdict;
+    const a = lookups.get(accountId);
+    return a && !(a instanceof Error) ? a.verdict : null;
+  };
   const members = sortableTable([
     { key: 'rank', label: '#', numeric: true },
     { key: 'account_id', label: 'Account', render: (r) => accountLink(r.account_id) },
@@ -310,14 +308,10 @@ export function renderCluster(c, graphResult, account) {
     onRowClick: (r) => { location.hash = `#/account/${enc(r.account_id)}`; },
   });
   members.setRows(c.members.map((m, i) => ({ ...m, rank: i + 1 })));
+  return members;
+}
 
-  function verdictOf(accountId) {
-    if (c.status === 'active') return c.verdict;
-    const a = lookups.get(accountId);
-    return a && !(a instanceof Error) ? a.verdict : null;
-  }
-
-  // History.
+function historyTable(c) {
   const history = sortableTable([
     { key: 'run_id', label: 'Run', numeric: true },
     { key: 'at', label: 'When', value: (r) => Date.parse(r.at), render: (r) => fmtTime(r.at) },
@@ -327,10 +321,44 @@ export function renderCluster(c, graphResult, account) {
     { key: 'size', label: 'Size', numeric: true },
   ], { id: 'history', emptyText: 'No history.' });
   history.setRows(c.history || []);
+  return history;
+}
+
+/** A member's verdict is its current cluster's. For an active cluster that is this one; the members
+ * of a dissolved one are looked up one by one (their verdict and cluster now). */
+function lookUpMembers(c, lookups, members, alive) {
+  const ids = c.status === 'active' ? [] : c.members.slice(0, MEMBER_LOOKUPS).map((m) => m.account_id);
+  view.dataset.members = 'loading';
+  pool(ids, LOOKUP_CONCURRENCY, async (aid) => {
+    if (!alive()) return;
+    try { lookups.set(aid, await api(`/v1/accounts/${enc(aid)}`)); } catch (err) { lookups.set(aid, err); }
+  }).then(() => {
+    if (!alive()) return;
+    members.refresh();
+    view.dataset.members = 'ready';
+  });
+  // Show progress while the lookups run.
+  const tick = setInterval(() => {
+    if (!alive() || view.dataset.members === 'ready') { clearInterval(tick); return; }
+    members.refresh();
+  }, 400);
+}
+
+export function renderCluster(c, graphResult, account) {
+  const ev = c.evidence || {};
+  const accountSlot = h('div', { id: 'account-slot' });
+  const graphHost = h('div', { class: 'graph', id: 'graph' });
+  const graphInfo = h('div', { class: 'graph-info small', id: 'graph-info' });
+  const legend = h('ul', { class: 'legend', id: 'graph-legend' });
+  const timelineHost = h('div', { class: 'timeline', id: 'timeline' });
+  const memberIds = new Set(c.members.map((m) => m.account_id));
+  const lookups = new Map(); // account id -> Account or ApiError
+  const members = membersTable(c, lookups);
+  let cy = null;
 
   view.replaceChildren(
     accountSlot,
-    header,
+    clusterHeader(c, ev),
     h('div', { class: 'cols' },
       h('section', { class: 'panel graph-panel' },
         h('div', { class: 'panel-head' }, h('h2', {}, 'Graph'),
@@ -345,10 +373,8 @@ export function renderCluster(c, graphResult, account) {
         h('div', { class: 'panel-head' }, h('h2', {}, `Members (${c.members.length})`),
           h('span', { class: 'muted small' }, 'click a header to sort, a row to see the account')),
         members.el),
-      h('section', { class: 'panel' }, h('h2', {}, 'Verdict history'), history.el)));
+      h('section', { class: 'panel' }, h('h2', {}, 'Verdict history'), historyTable(c).el)));
 
-  // Graph.
-  let cy = null;
   if (graphResult.status === 'rejected') {
     graphHost.replaceWith(errorBox(graphResult.reason, 'Graph'));
   } else {
@@ -356,8 +382,6 @@ export function renderCluster(c, graphResult, account) {
       location.hash = `#/account/${enc(nodeId)}`;
     });
   }
-
-  // Timeline.
   const timeline = drawTimeline(timelineHost, ev.timeline, c.members.map((m) => m.account_id));
 
   const select = (accountId) => {
@@ -386,24 +410,7 @@ export function renderCluster(c, graphResult, account) {
     select(account.account_id);
   }
   setView('cluster', 'ready');
-
-  // A member's verdict is its current cluster's. For an active cluster that is this one; the
-  // members of a dissolved one are looked up one by one (their verdict and cluster now).
-  const ids = c.status === 'active' ? [] : c.members.slice(0, MEMBER_LOOKUPS).map((m) => m.account_id);
-  view.dataset.members = 'loading';
-  pool(ids, LOOKUP_CONCURRENCY, async (aid) => {
-    if (!alive()) return;
-    try { lookups.set(aid, await api(`/v1/accounts/${enc(aid)}`)); } catch (err) { lookups.set(aid, err); }
-  }).then(() => {
-    if (!alive()) return;
-    members.refresh();
-    view.dataset.members = 'ready';
-  });
-  // Show progress while the lookups run.
-  const tick = setInterval(() => {
-    if (!alive() || view.dataset.members === 'ready') { clearInterval(tick); return; }
-    members.refresh();
-  }, 400);
+  lookUpMembers(c, lookups, members, alive);
 }
 
 // ---------------------------------------------------------------- evidence in words
