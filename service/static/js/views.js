@@ -87,22 +87,8 @@ export function loading(name, text) {
 
 // ---------------------------------------------------------------- the verdict list
 
-export async function showList(params, mine) {
-  state.current = null;
-  // 'any' (or an empty value) lists every verdict.
-  const asked = params.has('verdict') ? params.get('verdict') : 'ring';
-  const verdict = asked === 'any' ? '' : asked;
-  const minSize = params.get('min_size') || '';
-  const limit = Math.max(1, Math.min(1000, parseInt(params.get('limit'), 10) || LIST_LIMIT));
-  const query = new URLSearchParams();
-  if (verdict) query.set('verdict', verdict);
-  if (minSize) query.set('min_size', minSize);
-  query.set('limit', String(limit));
-
-  loading('list', 'Loading verdicts…');
-  const page = await api(`/v1/clusters?${query}`);
-  if (stale(mine)) return;
-
+/** The list's filters (verdict, minimum size); applying them changes the hash. */
+function listFilters(verdict, minSize, params) {
   const verdictSelect = h('select', { name: 'verdict', id: 'filter-verdict' },
     [['ring', 'ring'], ['suspicious', 'suspicious'], ['benign', 'benign'], ['', 'any verdict']].map(([v, label]) =>
       h('option', { value: v, selected: v === verdict }, label)));
@@ -120,6 +106,26 @@ export async function showList(params, mine) {
     const target = `#/?${p}`;
     if (location.hash === target) route(); else location.hash = target;
   });
+  return filters;
+}
+
+export async function showList(params, mine) {
+  state.current = null;
+  // 'any' (or an empty value) lists every verdict.
+  const asked = params.has('verdict') ? params.get('verdict') : 'ring';
+  const verdict = asked === 'any' ? '' : asked;
+  const minSize = params.get('min_size') || '';
+  const limit = Math.max(1, Math.min(1000, parseInt(params.get('limit'), 10) || LIST_LIMIT));
+  const query = new URLSearchParams();
+  if (verdict) query.set('verdict', verdict);
+  if (minSize) query.set('min_size', minSize);
+  query.set('limit', String(limit));
+
+  loading('list', 'Loading verdicts…');
+  const page = await api(`/v1/clusters?${query}`);
+  if (stale(mine)) return;
+
+  const filters = listFilters(verdict, minSize, params);
 
   const table = sortableTable([
     { key: 'cluster_id', label: 'Cluster', render: (r) => clusterLink(r.cluster_id) },
