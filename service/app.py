@@ -73,9 +73,30 @@ class Metrics:
             "When the latest run was published (Unix seconds).",
             registry=self.registry,
         )
+        self.decided = Gauge(
+            "ringscope_decided_clusters",
+            "Clusters by their latest decision (confirm / reject) or waiting (undecided rings).",
+            ["dataset", "model_version", "state"],
+            registry=self.registry,
+        )
+        self.ring_precision = Gauge(
+            "ringscope_ring_precision",
+            "Confirmed share of decided ring verdicts.",
+            ["dataset", "model_version"],
+            registry=self.registry,
+        )
         self.store_up = Gauge(
             "ringscope_store_up", "1 when the verdict store answered the last scrape.", registry=self.registry
         )
+
+    def set_quality(self, rows: list[dict[str, Any]]) -> None:
+        self.decided.clear()
+        self.ring_precision.clear()
+        for r in rows:
+            for state in ("confirmed", "rejected", "waiting"):
+                self.decided.labels(r["dataset"], r["model_version"], state).set(r[state])
+            if r["ring_precision"] is not None:
+                self.ring_precision.labels(r["dataset"], r["model_version"]).set(r["ring_precision"])
 
     def set_run(self, run: dict[str, Any] | None) -> None:
         self.store_up.set(1)
@@ -271,6 +292,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
 
     app.include_router(accounts.router)
     app.include_router(clusters.router)
+    app.include_router(clusters.quality_router)
     app.include_router(feed.router)
     app.include_router(health.router)
     if web:

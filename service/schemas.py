@@ -182,3 +182,17 @@ class ClusterGraph(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     latest_run: int | None = Field(description="id of the latest published run; null before the first")
+
+
+class VerdictQuality(BaseModel):
+    """How one model's verdicts on one dataset fare with investigators."""
+
+    dataset: str
+    model_version: str
+    confirmed: int = Field(description="clusters confirmed (latest cluster decision)")
+    rejected: int = Field(description="clusters rejected")
+    waiting: int = Field(description="active ring clusters nobody decided yet")
+    rings_confirmed: int = Field(description="ring verdicts confirmed")
+    rings_rejected: int = Field(description="ring verdicts rejected")
+    ring_precision: float | None = Field(description="confirmed share of decided ring verdicts")
+    median_hours_to_decision: float | None = Field(description="from first seen to decision")

@@ -16,6 +16,7 @@ from service.schemas import (
     DecisionIn,
     DecisionRecord,
     Verdict,
+    VerdictQuality,
     error_responses,
 )
 from service.settings import Role
@@ -178,3 +179,23 @@ async def get_decisions(cluster_id: str, store: Store = Depends(investigator_onl
     if found is None:
         raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
     return found["decisions"]
+
+
+quality_router = APIRouter(prefix="/v1/quality", tags=["clusters"])
+
+
+@quality_router.get(
+    "",
+    response_model=list[VerdictQuality],
+    openapi_extra={"security": SECURITY},
+    responses=error_responses(401, 403, 503),
+    summary="Verdict quality from investigators' decisions, per dataset and model",
+)
+async def get_quality(
+    dataset: str | None = Query(None, min_length=1, max_length=200, description="only this dataset"),
+    store: Store = Depends(investigator_only),
+) -> list[dict]:
+    """Confirmed, rejected and waiting verdicts, the precision of ``ring`` verdicts among the decided
+    ones and the median time from first seen to decision, per dataset and model version
+    (investigators only)."""
+    return store.quality(dataset)

@@ -39,6 +39,7 @@ async def metrics(request: Request, store: Store = Depends(get_store)) -> Respon
     state = request.app.state.metrics
     try:
         state.set_run(store.latest_run())
+        state.set_quality(store.quality())
     except (StoreUnavailable, SQLAlchemyError):
         state.store_up.set(0)
     return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)

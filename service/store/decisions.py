@@ -193,3 +193,70 @@ def decided_labels(db: Any, dataset: str | None = None) -> list[dict[str, Any]]:
     for r in out:
         del r["_rank"]
     return out
+
+
+def verdict_quality(db: Any, dataset: str | None = None) -> list[dict[str, Any]]:
+    """How verdicts fare with investigators, per dataset and model version (``db``: a Snapshot).
+
+    A cluster counts once, by its latest cluster-level decision, under the model that produced the
+    verdict it was decided on (the run's model at the time). ``ring_precision``: confirmed share of
+    decided ``ring`` verdicts; ``waiting``: active ``ring`` clusters of that model nobody decided yet;
+    ``median_hours_to_decision``: from the cluster's first appearance to its decision.
+    """
+    from service.store.queries import _time
+
+    where, params = "", ()
+    if dataset is not None:
+        where, params = " AND d.dataset = ?", (dataset,)
+    decided = db.all(
+        "SELECT d.dataset, r.model_version, d.cluster_id, d.decision, d.verdict, d.decided_at,"
+        " c.first_seen_at FROM decisions d JOIN runs r ON r.run_id = d.run_id"
+        " JOIN clusters c ON c.cluster_id = d.cluster_id"
+        " WHERE d.account_id IS NULL AND d.decision_id IN"
+        " (SELECT max(decision_id) FROM decisions WHERE account_id IS NULL GROUP BY cluster_id)"
+        f"{where}",
+        params,
+    )
+    waiting = db.all(
+        "SELECT c.dataset, c.model_version, count(*) FROM clusters c WHERE c.status = 'active'"
+        " AND c.verdict = 'ring' AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.cluster_id = c.cluster_id"
+        " AND d.account_id IS NULL)"
+        + (" AND c.dataset = ?" if dataset is not None else "")
+        + " GROUP BY c.dataset, c.model_version",
+        params,
+    )
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def group(ds: str, model: str) -> dict[str, Any]:
+        return groups.setdefault(
+            (ds, model),
+            {
+                "dataset": ds,
+                "model_version": model,
+                "confirmed": 0,
+                "rejected": 0,
+                "waiting": 0,
+                "rings_confirmed": 0,
+                "rings_rejected": 0,
+                "_hours": [],
+            },
+        )
+
+    for ds, model, _cid, decision, verdict, at, first in decided:
+        g = group(ds, model)
+        g["confirmed" if decision == "confirm" else "rejected"] += 1
+        if verdict == "ring":
+            g["rings_confirmed" if decision == "confirm" else "rings_rejected"] += 1
+        decided_at, first_seen = _time(at), _time(first)
+        if decided_at is not None and first_seen is not None:
+            g["_hours"].append(max((decided_at - first_seen).total_seconds() / 3600, 0.0))
+    for ds, model, n in waiting:
+        group(ds, model)["waiting"] += int(n)
+    out = []
+    for g in sorted(groups.values(), key=lambda g: (g["dataset"], g["model_version"])):
+        rings = g["rings_confirmed"] + g["rings_rejected"]
+        hours = sorted(g.pop("_hours"))
+        g["ring_precision"] = round(g["rings_confirmed"] / rings, 4) if rings else None
+        g["median_hours_to_decision"] = round(hours[len(hours) // 2], 2) if hours else None
+        out.append(g)
+    return out

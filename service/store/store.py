@@ -18,7 +18,7 @@ from graphs.errors import RingscopeError
 from service.detection import VERDICTS, Detection
 from service.store import queries
 from service.store.cursor import decode_cursor
-from service.store.decisions import DECISIONS, decide, decided_labels
+from service.store.decisions import DECISIONS, decide, decided_labels, verdict_quality
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
@@ -385,6 +385,12 @@ class Store:
         ``dataset, account_id, is_bot, ring_id, cluster_id, decision, reason, decided_by, decided_at``."""
         with self.reading() as db:
             return decided_labels(db, dataset)
+
+    def quality(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Verdict quality from decisions, per dataset and model version
+        (:func:`service.store.decisions.verdict_quality`)."""
+        with self.reading() as db:
+            return verdict_quality(db, dataset)
 
     def ping(self) -> int | None:
         """The latest run id (None before the first publish); raises when the store is unreachable."""

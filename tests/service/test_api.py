@@ -399,7 +399,7 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 10
     # The SSE feed never ends by design (tests/service/test_feed.py covers it over a real server).
     operations = [op for op in operations if op.path != "/v1/feed"]
 
@@ -578,3 +578,21 @@ def test_only_investigators_decide(client: TestClient) -> None:
     assert client.post("/v1/clusters/c-000001/decisions", json=body, headers=ENF).status_code == 403
     assert client.post("/v1/clusters/c-000001/decisions", json=body).status_code == 401
     assert client.post("/v1/clusters/nope/decisions", json=body, headers=INV).status_code == 404
+
+
+def test_verdict_quality_from_decisions(client: TestClient) -> None:
+    assert client.get("/v1/quality", headers=INV).json()[0]["waiting"] == 1  # one ring, undecided
+    post = "/v1/clusters/{}/decisions"
+    client.post(post.format("c-000001"), json={"decision": "reject", "reason": "a club"}, headers=INV)
+    client.post(post.format("c-000002"), json={"decision": "confirm", "reason": "bots"}, headers=INV)
+    client.post(post.format("c-000001"), json={"decision": "confirm", "reason": "second look"}, headers=INV)
+    (row,) = client.get("/v1/quality", headers=INV).json()
+    assert row["dataset"] == "default" and row["model_version"] == "test-model-1"
+    assert (row["confirmed"], row["rejected"], row["waiting"]) == (2, 0, 0)  # the latest decision counts
+    assert row["rings_confirmed"] == 1 and row["ring_precision"] == 1.0
+    assert row["median_hours_to_decision"] is not None and row["median_hours_to_decision"] >= 0
+    assert client.get("/v1/quality", headers=ENF).status_code == 403
+    text = client.get("/metrics").text
+    assert 'ringscope_ring_precision{dataset="default",model_version="test-model-1"} 1.0' in text
+    labels = 'dataset="default",model_version="test-model-1",state="confirmed"'
+    assert f"ringscope_decided_clusters{{{labels}}} 2.0" in text

@@ -461,3 +461,9 @@ def test_investigator_decides_from_the_cluster_view(page, small: Served, tmp_pat
     page.screenshot(path=str(tmp_path / "decided.png"), full_page=True)
     made = small.store.cluster(cid)["decisions"]
     assert [(d["decision"], d["reason"]) for d in made][-1] == ("confirm", "same emulator, same minute")
+
+
+def test_list_shows_verdict_quality(page, small: Served) -> None:
+    page.goto(f"{small.base}/?key={INVESTIGATOR_KEY}#/?verdict=any")
+    _ready(page, "list")
+    expect(page.locator("#list-quality")).to_contain_text("rings waiting")

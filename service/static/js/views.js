@@ -173,9 +173,19 @@ export async function showList(params, mine) {
   });
   updateCount();
 
+  const quality = h('p', { class: 'small', id: 'list-quality' });
+  api('/v1/quality').then((rows) => {
+    if (stale(mine) || !rows.length) return;
+    const sum = (k) => rows.reduce((a, r) => a + r[k], 0);
+    const rings = sum('rings_confirmed') + sum('rings_rejected');
+    quality.textContent = `Investigators: ${sum('confirmed')} confirmed, ${sum('rejected')} rejected, ` +
+      `${sum('waiting')} rings waiting` + (rings ? `; ring precision among decided ${(sum('rings_confirmed') / rings).toFixed(2)}` : '') + '.';
+  }).catch(() => { /* enforcement keys may not read it */ });
+
   const title = verdict ? `${verdict[0].toUpperCase()}${verdict.slice(1)} verdicts` : 'All verdicts';
   view.replaceChildren(h('section', { class: 'panel' },
     h('div', { class: 'panel-head' }, h('h1', {}, title), count),
+    quality,
     h('p', { class: 'muted small' },
       'Clusters in the order of their latest change (oldest first, as the API pages them); click a header to sort what is loaded, a row to open the cluster.'),
     filters, table.el, h('div', { class: 'more-row' }, more)));
