@@ -293,6 +293,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.include_router(accounts.router)
     app.include_router(clusters.router)
     app.include_router(clusters.quality_router)
+    app.include_router(clusters.entity_router)
     app.include_router(feed.router)
     app.include_router(health.router)
     if web:

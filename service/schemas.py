@@ -196,3 +196,18 @@ class VerdictQuality(BaseModel):
     rings_rejected: int = Field(description="ring verdicts rejected")
     ring_precision: float | None = Field(description="confirmed share of decided ring verdicts")
     median_hours_to_decision: float | None = Field(description="from first seen to decision")
+
+
+class EntityCluster(BaseModel):
+    """A cluster whose evidence names the identifier or target searched for."""
+
+    entity_type: str = Field(description="the entity's type in the log (ip, device, content, ...)")
+    kind: Literal["shared", "target"] = Field(description="shared identifier, or synchronised target")
+    members: int = Field(description="members on it (shared) or acting on it together (target)")
+    users_total: int | None = Field(description="accounts using it in all (shared identifiers)")
+    cluster: ClusterSummary
+
+
+class EntitySearch(BaseModel):
+    entity_id: str
+    clusters: list[EntityCluster] = Field(description="active clusters first, then most members")

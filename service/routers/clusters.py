@@ -15,6 +15,7 @@ from service.schemas import (
     ClusterPage,
     DecisionIn,
     DecisionRecord,
+    EntitySearch,
     Verdict,
     VerdictQuality,
     error_responses,
@@ -199,3 +200,26 @@ async def get_quality(
     ones and the median time from first seen to decision, per dataset and model version
     (investigators only)."""
     return store.quality(dataset)
+
+
+entity_router = APIRouter(prefix="/v1/entities", tags=["clusters"], route_class=LookupRoute)
+
+
+@entity_router.get(
+    "/{entity_id:path}",
+    response_model=EntitySearch,
+    openapi_extra={"security": SECURITY},
+    responses=error_responses(401, 403, 404, 503),
+    summary="Search by identifier or target: the clusters whose evidence names it",
+)
+async def get_entity(
+    entity_id: str,
+    entity_type: str | None = Query(None, alias="type", min_length=1, max_length=64, description="e.g. ip"),
+    store: Store = Depends(investigator_only),
+) -> dict:
+    """The clusters that share an identifier (an IP, a device, a phone) or act in sync on a target (a
+    post, a product) named ``entity_id``, with how many members are on it (investigators only)."""
+    found = store.entity(entity_id, entity_type)
+    if not found:
+        raise HTTPException(404, f"no cluster's evidence names {entity_id[:100]!r}")
+    return {"entity_id": entity_id, "clusters": found}

@@ -20,6 +20,7 @@ from service.store.matching import match_clusters
 from service.store.tables import (
     DEFAULT_DATASET,
     accounts,
+    cluster_entities,
     cluster_events,
     cluster_graphs,
     cluster_members,
@@ -366,6 +367,7 @@ def _replace_clusters(
     active_ids = select(clusters.c.cluster_id).where(mine)
     conn.execute(cluster_members.delete().where(cluster_members.c.cluster_id.in_(active_ids)))
     conn.execute(cluster_graphs.delete().where(cluster_graphs.c.cluster_id.in_(active_ids)))
+    conn.execute(cluster_entities.delete().where(cluster_entities.c.cluster_id.in_(active_ids)))
     conn.execute(clusters.delete().where(mine))
 
     model_version = str(detection.model_version)
@@ -438,6 +440,12 @@ def _write_members_edges(conn: Connection, prep: _Prepared, id_map: dict[str, st
         _rows(members["cluster_id"].tolist(), members["account_id"].tolist(), _nums(members["score"])),
     )
     _bulk_insert(conn, cluster_graphs, ["cluster_id", "n_edges", "edges"], _graph_rows(prep.edges, id_map))
+    _bulk_insert(
+        conn,
+        cluster_entities,
+        ["entity_id", "cluster_id", "kind", "entity_type", "members", "users_total"],
+        _entity_rows(prep.evidence, id_map),
+    )
 
 
 def _write_accounts(conn: Connection, prep: _Prepared, id_map: dict[str, str], dataset: str) -> None:
@@ -574,6 +582,28 @@ def _nums(col: pd.Series) -> list[float | None]:
     out = arr.astype(object)
     out[~np.isfinite(arr)] = None
     return out.tolist()
+
+
+def _entity_rows(evidence: dict[str, str], id_map: dict[str, str]) -> list[tuple]:
+    """(entity_id, cluster_id, kind, entity_type, members, users_total) of what each cluster's
+    evidence names: shared identifiers and synchronised targets (one row per entity and kind)."""
+    rows: dict[tuple, tuple] = {}
+    for local, text_ in evidence.items():
+        sid = id_map.get(local)
+        if sid is None:
+            continue
+        ev = json.loads(text_) if text_ else {}
+        for e in ev.get("shared_entities") or []:
+            key = (str(e.get("id")), sid, "shared", str(e.get("type")))
+            rows.setdefault(
+                key, (*key, int(e.get("members") or e.get("accounts") or 0), e.get("users_total"))
+            )
+        for c in ev.get("campaigns") or []:
+            key = (str(c.get("target")), sid, "target", str(c.get("target_type")))
+            members = int(c.get("members") or 0)
+            if key not in rows or rows[key][4] < members:
+                rows[key] = (*key, members, None)
+    return [rows[k] for k in sorted(rows)]
 
 
 def _graph_rows(edges: pd.DataFrame, id_map: dict[str, str]) -> list[tuple]:

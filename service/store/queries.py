@@ -214,6 +214,30 @@ def cluster_members(db: Snapshot, cluster_id: str, after: str | None, limit: int
     return out
 
 
+def entity_clusters(
+    db: Snapshot, entity_id: str, entity_type: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Clusters whose evidence names ``entity_id`` (a shared identifier or a synchronised target), most
+    members first, with the cluster's summary (active ones before dissolved ones)."""
+    where, params = "e.entity_id = ?", [entity_id]
+    if entity_type is not None:
+        where += " AND e.entity_type = ?"
+        params.append(entity_type)
+    cols = ", ".join(f"c.{c}" for c in SUMMARY)
+    rows = db.all(
+        f"SELECT e.entity_type, e.kind, e.members, e.users_total, {cols} FROM cluster_entities e"
+        f" JOIN clusters c ON c.cluster_id = e.cluster_id WHERE {where}"
+        " ORDER BY CASE WHEN c.status = 'active' THEN 0 ELSE 1 END, e.members DESC, c.cluster_id LIMIT ?",
+        (*params, limit),
+    )
+    out = []
+    for r in rows:
+        item = {"entity_type": r[0], "kind": r[1], "members": r[2], "users_total": r[3]}
+        item["cluster"] = _summary(r[4:])
+        out.append(item)
+    return out
+
+
 def cluster_graph(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
     """Needs a snapshot: three statements."""
     head = db.one("SELECT verdict, status FROM clusters WHERE cluster_id = ?", (cluster_id,))

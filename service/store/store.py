@@ -336,6 +336,17 @@ class Store:
         with self.reading() as db:
             return queries.cluster_members(db, cluster_id, after, limit)
 
+    def entity(
+        self, entity_id: str, entity_type: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Clusters whose evidence names an identifier or target (an IP, a device, a post): per
+        cluster ``entity_type``, ``kind`` (shared / target), ``members`` on it, ``users_total`` (for
+        shared identifiers) and the cluster's summary."""
+        if not _storable(entity_id) or (entity_type is not None and not _storable(entity_type)):
+            return []
+        with self.reading(snapshot=False) as db:
+            return queries.entity_clusters(db, entity_id, entity_type, limit)
+
     def cluster_graph(self, cluster_id: str) -> dict[str, Any] | None:
         """``nodes`` (``id, score, verdict, cluster_id``) and ``edges`` (``source, target, relation,
         weight``) of a cluster, or None."""

@@ -154,3 +154,18 @@ decisions = Table(
     Column("size", Integer, nullable=False),  # ... and its size
     Index("ix_decisions_cluster", "cluster_id", "decision_id"),
 )
+
+# What each cluster's evidence names, for search by identifier: its shared identifiers (kind
+# 'shared': members on it, its users in all) and its synchronised targets (kind 'target': members
+# acting on it together). Replaced with the cluster's rows, kept for dissolved clusters like members.
+cluster_entities = Table(
+    "cluster_entities",
+    metadata,
+    Column("entity_id", String, primary_key=True),
+    Column("cluster_id", String(64), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("entity_type", String(64), primary_key=True),
+    Column("members", Integer, nullable=False),
+    Column("users_total", Integer),
+    Index("ix_cluster_entities_cluster", "cluster_id"),
+)

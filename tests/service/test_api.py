@@ -399,7 +399,7 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 11
     # The SSE feed never ends by design (tests/service/test_feed.py covers it over a real server).
     operations = [op for op in operations if op.path != "/v1/feed"]
 
@@ -596,3 +596,13 @@ def test_verdict_quality_from_decisions(client: TestClient) -> None:
     assert 'ringscope_ring_precision{dataset="default",model_version="test-model-1"} 1.0' in text
     labels = 'dataset="default",model_version="test-model-1",state="confirmed"'
     assert f"ringscope_decided_clusters{{{labels}}} 2.0" in text
+
+
+def test_search_by_identifier(client: TestClient) -> None:
+    body = client.get("/v1/entities/dev-1", headers=INV).json()
+    (hit,) = body["clusters"]
+    assert hit["entity_type"] == "device" and hit["kind"] == "shared" and hit["members"] == 5
+    assert hit["cluster"]["cluster_id"] == "c-000001" and hit["cluster"]["verdict"] == "ring"
+    assert client.get("/v1/entities/dev-1", params={"type": "ip"}, headers=INV).status_code == 404
+    assert client.get("/v1/entities/nothing-here", headers=INV).status_code == 404
+    assert client.get("/v1/entities/dev-1", headers=ENF).status_code == 403

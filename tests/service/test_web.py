@@ -467,3 +467,20 @@ def test_list_shows_verdict_quality(page, small: Served) -> None:
     page.goto(f"{small.base}/?key={INVESTIGATOR_KEY}#/?verdict=any")
     _ready(page, "list")
     expect(page.locator("#list-quality")).to_contain_text("rings waiting")
+
+
+def test_search_by_identifier_shows_its_clusters(page, world: World, tmp_path: Path) -> None:
+    shared = world.store.cluster(world.cluster_id)["evidence"]["shared_entities"][0]
+    page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/")
+    _ready(page, "list")
+    page.fill("#search-input", shared["id"])
+    page.select_option("#search-kind", "entity")
+    page.click("#search-form button[type=submit]")
+    _ready(page, "entity")
+    assert page.inner_text("#entity-id") == shared["id"]
+    assert world.cluster_id in _column(page, "entity-clusters", "cluster_id")
+    assert set(_column(page, "entity-clusters", "dataset")) == {"default"}
+    page.screenshot(path=str(tmp_path / "identifier.png"), full_page=True)
+    page.click(f"#entity-clusters tbody tr[data-key='{world.cluster_id}'] td[data-col=members]")
+    _cluster_ready(page)
+    assert page.inner_text("#cluster-id") == world.cluster_id

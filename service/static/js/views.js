@@ -51,6 +51,8 @@ export async function route() {
       await showCluster(parts[1], null, mine);
     } else if (parts[0] === 'account' && parts.length === 2) {
       await showAccount(parts[1], mine);
+    } else if (parts[0] === 'entity' && parts.length === 2) {
+      await showEntity(parts[1], mine);
     } else {
       dropGraph();
       state.current = null;
@@ -557,4 +559,35 @@ function decisionForm(c) {
     h('button', { type: 'button', id: 'decide-confirm', onclick: () => send('confirm') }, 'Confirm ring'),
     h('button', { type: 'button', id: 'decide-reject', class: 'secondary', onclick: () => send('reject') }, 'Reject'),
     status);
+}
+
+
+// ---------------------------------------------------------------- search by identifier or target
+
+/** The clusters whose evidence names an identifier (IP, device, phone) or a synchronised target. */
+export async function showEntity(id, mine) {
+  dropGraph();
+  state.current = null;
+  loading('entity', `Looking up ${id}…`);
+  const found = await api(`/v1/entities/${enc(id)}`);
+  if (stale(mine)) return;
+  const table = sortableTable([
+    { key: 'cluster_id', label: 'Cluster', value: (r) => r.cluster.cluster_id, render: (r) => clusterLink(r.cluster.cluster_id) },
+    { key: 'verdict', label: 'Verdict', value: (r) => r.cluster.verdict, render: (r) => badge(r.cluster.verdict) },
+    { key: 'kind', label: 'As', render: (r) => (r.kind === 'shared' ? `shared ${r.entity_type}` : `synchronised target (${r.entity_type})`) },
+    { key: 'members', label: 'Members on it', numeric: true, render: (r) => `${r.members} of ${r.cluster.size}` },
+    { key: 'users_total', label: 'Users in all', numeric: true, render: (r) => (r.users_total ?? '') },
+    { key: 'status', label: 'Status', value: (r) => r.cluster.status, render: (r) => h('span', { class: `status s-${r.cluster.status}` }, r.cluster.status) },
+    { key: 'dataset', label: 'Dataset', value: (r) => r.cluster.dataset, render: (r) => r.cluster.dataset, cls: 'mono small' },
+  ], {
+    id: 'entity-clusters',
+    rowKey: (r) => r.cluster.cluster_id,
+    onRowClick: (r) => { location.hash = `#/cluster/${enc(r.cluster.cluster_id)}`; },
+  });
+  table.setRows(found.clusters);
+  view.replaceChildren(h('section', { class: 'panel' },
+    h('div', { class: 'panel-head' }, h('h1', {}, 'Identifier ', h('span', { class: 'mono', id: 'entity-id' }, id))),
+    h('p', { class: 'muted small' }, 'Clusters whose evidence names it: as an identifier their members share, or as a target they acted on in sync.'),
+    table.el));
+  setView('entity', 'ready');
 }
