@@ -51,6 +51,13 @@ def count_shared(ctx: ClusterContext, type_name: str) -> np.ndarray:
     return np.bincount(df["cluster"].to_numpy(np.int64), minlength=ctx.n_clusters)
 
 
+def inside_edge_counts(ctx: ClusterContext) -> np.ndarray:
+    """int64 [n_clusters]: edges inside each cluster (what a drawing capped at ``cap`` may cut)."""
+    e = ctx.internal
+    inside = e[(e["cs"] == e["cd"]) & (e["cs"] >= 0)]
+    return np.bincount(inside["cs"].to_numpy(np.int64), minlength=ctx.n_clusters)
+
+
 def drawn_edges(ctx: ClusterContext, keys: np.ndarray, cap: int) -> pd.DataFrame:
     """Intra-cluster edges for drawing, the strongest ``cap`` per cluster."""
     e = ctx.internal

@@ -20,7 +20,7 @@ from graphs.events import EventLog
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_features
 from graphs.explain import cluster_evidence
 from graphs.null import expected_false, fdr_threshold, null_log
-from graphs.outputs import cluster_table, drawn_edges
+from graphs.outputs import cluster_table, drawn_edges, inside_edge_counts
 from graphs.params import GraphParams
 from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
@@ -281,8 +281,15 @@ def run_detection(
     acc = account_table(log.account_ids, labels, keys, a_score, a_verdict, own)
     clusters = cluster_table(keys, ctx, c_score, c_verdict, feats, evidence)
     edges = drawn_edges(ctx, keys, p.max_drawn_edges)
+    n_inside = inside_edge_counts(ctx)
     for i, key in enumerate(keys):
         evidence[key] = evidence.pop(i)
+        # What the page's drawing shows of the cluster's links, so it can say when it is cut.
+        evidence[key]["drawing"] = {
+            "edges_total": int(n_inside[i]),
+            "edges_drawn": int(min(n_inside[i], p.max_drawn_edges)),
+            "cut": "the strongest links by weight" if n_inside[i] > p.max_drawn_edges else None,
+        }
         reason = verdict_reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
         strongest = evidence[key].get("summary", [])
         if len(strongest) > 1:  # the last line (density) is not evidence of its own

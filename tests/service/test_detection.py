@@ -221,3 +221,20 @@ def test_clustering_and_fitting_leave_global_random_state_alone() -> None:
         random.random()
         torch.rand(3)
     assert (random.random(), torch.rand(1).item()) == before
+
+
+def test_the_drawing_says_when_it_is_cut() -> None:
+    from graphs.synthetic import WorldConfig, generate_world
+    from service.pipeline import DetectParams, run_detection
+
+    world = generate_world(WorldConfig(n_accounts=3000, seed=5))
+    params = DetectParams(max_drawn_edges=40)
+    det = run_detection(EventLog.from_frame(world.events), world.accounts, model=None, params=params)
+    drawn = det.edges.groupby("cluster_id").size()
+    cut = 0
+    for key, ev in det.evidence.items():
+        d = ev["drawing"]
+        assert d["edges_drawn"] == int(drawn.get(key, 0)) == min(d["edges_total"], 40)
+        assert (d["cut"] is not None) == (d["edges_total"] > 40)
+        cut += d["cut"] is not None
+    assert cut > 0

@@ -109,7 +109,7 @@ function graphStyle(nEdges, nNodes) {
   ];
 }
 
-export function drawGraph(host, legend, info, graph, onSelect) {
+export function drawGraph(host, legend, info, graph, onSelect, drawing) {
   const ids = new Set(graph.nodes.map((n) => n.id));
   const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
   const counts = new Map();
@@ -117,7 +117,9 @@ export function drawGraph(host, legend, info, graph, onSelect) {
     const g = relationGroup(e.relation).key;
     counts.set(g, (counts.get(g) || 0) + 1);
   }
-  info.textContent = `${graph.nodes.length} accounts, ${edges.length} links. Drag to move, scroll to zoom, click an account to see it. Node colour: account score (blue low, red high).`;
+  const cut = drawing && drawing.cut && drawing.edges_total > edges.length
+    ? ` Showing ${edges.length.toLocaleString()} of ${drawing.edges_total.toLocaleString()} links: ${drawing.cut}.` : '';
+  info.textContent = `${graph.nodes.length} accounts, ${edges.length} links.${cut} Drag to move, scroll to zoom, click an account to see it. Node colour: account score (blue low, red high).`;
   let cy = null;
   drawLegend(legend, counts, () => cy);
   if (typeof window.cytoscape !== 'function') {
