@@ -95,7 +95,7 @@ def test_page_and_assets_are_served(small_app: FastAPI) -> None:
 
 def test_page_loads_nothing_from_the_internet() -> None:
     """No CDN: every URL in the page's own files is the SVG namespace or a relative path."""
-    allowed = {"http://www.w3.org/2000/svg"}
+    allowed = {"http://www.w3.org/2000/svg", "http://gexf.net/1.3"}  # XML namespaces, never fetched
     names = ["index.html", "app.js", "app.css", *(f"js/{p.name}" for p in (STATIC_DIR / "js").glob("*.js"))]
     for name in names:
         text = (STATIC_DIR / name).read_text(encoding="utf-8")
@@ -484,3 +484,20 @@ def test_search_by_identifier_shows_its_clusters(page, world: World, tmp_path: P
     page.click(f"#entity-clusters tbody tr[data-key='{world.cluster_id}'] td[data-col=members]")
     _cluster_ready(page)
     assert page.inner_text("#cluster-id") == world.cluster_id
+
+
+def test_exports_members_csv_and_gexf(page, world: World) -> None:
+    page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/cluster/{world.cluster_id}")
+    _cluster_ready(page)
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    rows = Path(info.value.path()).read_text().splitlines()
+    members = {m["account_id"] for m in world.store.cluster(world.cluster_id)["members"]}
+    assert rows[0] == "cluster_id,verdict,account_id,score,decision"
+    assert {r.split(",")[2] for r in rows[1:]} == members
+    with page.expect_download() as info:
+        page.click("#export-gexf")
+    import networkx as nx
+
+    g = nx.read_gexf(info.value.path())
+    assert set(g.nodes) == members and g.number_of_edges() > 0

@@ -382,7 +382,11 @@ export function renderCluster(c, graphResult, account) {
         h('div', { class: 'panel-head' }, h('h2', {}, 'Graph'),
           h('span', { class: 'tools' },
             h('button', { type: 'button', class: 'link', id: 'graph-fit', onclick: () => cy && cy.fit(undefined, 30) }, 'fit'),
-            h('button', { type: 'button', class: 'link', id: 'graph-relayout', onclick: () => cy && layout(cy) }, 're-layout'))),
+            h('button', { type: 'button', class: 'link', id: 'graph-relayout', onclick: () => cy && layout(cy) }, 're-layout'),
+            h('button', { type: 'button', class: 'link', id: 'export-csv', onclick: () => download(`${c.cluster_id}-members.csv`, 'text/csv', membersCsv(c)) }, 'members CSV'),
+            graphResult.status === 'fulfilled'
+              ? h('button', { type: 'button', class: 'link', id: 'export-gexf', onclick: () => download(`${c.cluster_id}.gexf`, 'application/xml', gexf(c, graphResult.value)) }, 'GEXF')
+              : null)),
         graphHost, legend, graphInfo),
       h('section', { class: 'panel evidence', id: 'evidence' }, h('h2', {}, 'Evidence'), evidenceParts(ev, c.size))),
     h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Timeline of the cluster\'s actions')), timelineHost),
@@ -590,4 +594,51 @@ export async function showEntity(id, mine) {
     h('p', { class: 'muted small' }, 'Clusters whose evidence names it: as an identifier their members share, or as a target they acted on in sync.'),
     table.el));
   setView('entity', 'ready');
+}
+
+
+// ---------------------------------------------------------------- exports
+
+/** Saves ``text`` as a file named ``name`` (no server round trip: the page has the data). */
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const csvCell = (v) => {
+  const text = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/** The cluster's members as CSV: cluster_id, verdict, account_id, score, decision. */
+export function membersCsv(c) {
+  const rows = [['cluster_id', 'verdict', 'account_id', 'score', 'decision']];
+  for (const m of c.members) rows.push([c.cluster_id, c.verdict, m.account_id, m.score, m.decision ?? '']);
+  return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+const xml = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The cluster's graph as GEXF 1.3 (Gephi): accounts with their score, links with relation and weight. */
+export function gexf(c, graph) {
+  const nodes = graph.nodes.map((n) =>
+    `      <node id="${xml(n.id)}" label="${xml(n.id)}"><attvalues><attvalue for="score" value="${n.score ?? 0}"/></attvalues></node>`);
+  const edges = graph.edges.map((e, i) =>
+    `      <edge id="e${i}" source="${xml(e.source)}" target="${xml(e.target)}" weight="${e.weight ?? 1}" label="${xml(e.relation)}"/>`);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<gexf xmlns="http://gexf.net/1.3" version="1.3">',
+    `  <meta><creator>ringscope</creator><description>cluster ${xml(c.cluster_id)} (${xml(c.verdict)})</description></meta>`,
+    '  <graph defaultedgetype="undirected">',
+    '    <attributes class="node"><attribute id="score" title="score" type="double"/></attributes>',
+    '    <nodes>', ...nodes, '    </nodes>',
+    '    <edges>', ...edges, '    </edges>',
+    '  </graph>',
+    '</gexf>',
+    '',
+  ].join('\n');
 }
