@@ -133,16 +133,33 @@ def _strongest_edges(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]
 
 
 def _timeline(ctx: ClusterContext, detail: np.ndarray) -> dict[int, object]:
-    """The members' latest events (columns, not rows: it is drawn as a time series)."""
+    """Up to ``timeline_events`` member events per cluster (columns: it is drawn as a time series).
+
+    The events of the campaigns the evidence lists come first, taken in turn from each campaign so
+    that every listed campaign shows; the rest of the budget holds the members' latest other events.
+    """
     log = ctx.log
     names = np.array(log.entity_types, dtype=object)
     actions = np.array(log.actions, dtype=object)
-    ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)]
-    tl = (
-        ev.sort_values(["cluster", "ts"], kind="stable")
-        .groupby("cluster", sort=False)
-        .tail(ctx.p.timeline_events)
+    cap = ctx.p.timeline_events
+    ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)].assign(_row=lambda d: np.arange(len(d)))
+    sync = ctx.sync[_among(ctx, ctx.sync["cluster"], detail)]
+    listed = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
+    listed = listed.groupby("cluster", sort=False).head(ctx.p.top_campaigns)[
+        ["cluster", "entity", "start", "end"]
+    ]
+    hit = ev.merge(listed, on=["cluster", "entity"])
+    hit = hit[(hit["ts"] >= hit["start"]) & (hit["ts"] <= hit["end"])].drop_duplicates("_row")
+    hit = hit.assign(turn=hit.groupby(["cluster", "entity", "start"]).cumcount())
+    picked = (
+        hit.sort_values(["cluster", "turn", "ts"], kind="stable").groupby("cluster", sort=False).head(cap)
     )
+    taken = np.bincount(picked["cluster"].to_numpy(np.int64), minlength=ctx.n_clusters + 1)
+    rest = ev[~ev["_row"].isin(picked["_row"])].sort_values(["cluster", "ts"], kind="stable")
+    left = cap - taken[rest["cluster"].to_numpy(np.int64)]
+    from_end = rest.groupby("cluster", sort=False).cumcount(ascending=False).to_numpy()
+    rest = rest[from_end < left]
+    tl = pd.concat([picked[ev.columns], rest]).sort_values(["cluster", "ts"], kind="stable")
     return _by_cluster(
         tl["cluster"].to_numpy(),
         {

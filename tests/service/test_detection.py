@@ -223,12 +223,13 @@ def test_clustering_and_fitting_leave_global_random_state_alone() -> None:
     assert (random.random(), torch.rand(1).item()) == before
 
 
-def test_the_drawing_says_when_it_is_cut() -> None:
+def test_the_drawing_says_when_it_is_cut_and_the_timeline_shows_every_listed_campaign() -> None:
+    from graphs.evidence import EvidenceParams
     from graphs.synthetic import WorldConfig, generate_world
     from service.pipeline import DetectParams, run_detection
 
     world = generate_world(WorldConfig(n_accounts=3000, seed=5))
-    params = DetectParams(max_drawn_edges=40)
+    params = DetectParams(max_drawn_edges=40, evidence=EvidenceParams(timeline_events=60))
     det = run_detection(EventLog.from_frame(world.events), world.accounts, model=None, params=params)
     drawn = det.edges.groupby("cluster_id").size()
     cut = 0
@@ -238,3 +239,10 @@ def test_the_drawing_says_when_it_is_cut() -> None:
         assert (d["cut"] is not None) == (d["edges_total"] > 40)
         cut += d["cut"] is not None
     assert cut > 0
+    # A small timeline budget still shows every campaign the evidence lists.
+    timelines = [ev for ev in det.evidence.values() if ev.get("timeline")]
+    assert timelines
+    for ev in timelines:
+        assert len(ev["timeline"]["timestamp"]) <= 60
+        shown = set(ev["timeline"]["target"])
+        assert all(c["target"] in shown for c in ev.get("campaigns", []))
