@@ -175,17 +175,30 @@ def _publish(
     return PublishResult(run_id, id_map, [id_map[c] for c in fresh], gone, len(events))
 
 
+#: Dissolved clusters of the dataset's last this many runs are matched too: a ring that is missed
+#: by a run (or two) and comes back gets its old id back instead of a new one.
+HISTORY_RUNS = 10
+
+
 def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The dataset's previous run = its active clusters: their members (what new clusters are
-    matched to) and their feed state, by stable id."""
+    """The clusters new ones are matched to: the dataset's active clusters, and those that dissolved
+    in its last :data:`HISTORY_RUNS` runs. Their last known members, and their feed state by id."""
+    since = conn.execute(
+        text(
+            "SELECT min(run_id) FROM (SELECT run_id FROM runs WHERE dataset = :dataset"
+            " ORDER BY run_id DESC LIMIT :k) AS recent"
+        ),
+        {"dataset": dataset, "k": HISTORY_RUNS},
+    ).scalar()
+    since = int(since) if since is not None else 0
+    candidate = "c.dataset = :dataset AND (c.status = 'active' OR c.updated_run >= :since)"
     prev_members = pd.DataFrame(
         conn.execute(
             text(
                 "SELECT m.account_id, m.cluster_id FROM cluster_members m"
-                " JOIN clusters c ON c.cluster_id = m.cluster_id"
-                " WHERE c.status = 'active' AND c.dataset = :dataset"
+                f" JOIN clusters c ON c.cluster_id = m.cluster_id WHERE {candidate}"
             ),
-            {"dataset": dataset},
+            {"dataset": dataset, "since": since},
         ).fetchall(),
         columns=["account_id", "cluster_id"],
         dtype=object,
@@ -195,6 +208,7 @@ def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[s
         for row in conn.execute(
             select(
                 clusters.c.cluster_id,
+                clusters.c.status,
                 clusters.c.verdict,
                 clusters.c.first_seen_run,
                 clusters.c.first_seen_at,
@@ -203,7 +217,10 @@ def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[s
                 clusters.c.updated_at,
                 clusters.c.change,
                 clusters.c.previous_verdict,
-            ).where((clusters.c.status == "active") & (clusters.c.dataset == dataset))
+            ).where(
+                (clusters.c.dataset == dataset)
+                & ((clusters.c.status == "active") | (clusters.c.updated_run >= since))
+            )
         )
     }
     return prev_members, prev
@@ -251,6 +268,8 @@ def _change_events(
         old = prev.get(sid) if local in overlap else None
         if old is None:
             change, previous_verdict = "new", None
+        elif old.status != "active":  # back after a run or more without it: its old id, a new event
+            change, previous_verdict = "new", old.verdict
         elif old.verdict != verdict:
             change, previous_verdict = "verdict", old.verdict
         elif not overlap[local] == n_old[local] == size:
@@ -268,7 +287,7 @@ def _change_events(
             }
         )
     kept = set(id_map[local] for local in overlap)
-    gone = sorted(set(prev) - kept)
+    gone = sorted(sid for sid, row in prev.items() if row.status == "active" and sid not in kept)
     if gone:
         old_sizes = prev_members["cluster_id"].value_counts()
         events += [
@@ -363,7 +382,15 @@ def _replace_clusters(
             [{"b_id": sid, "b_seq": event_of[sid]["seq"]} for sid in gone],
         )
     # The still-active (= matched) clusters' rows, members and edges are replaced wholesale.
-    mine = (clusters.c.status == "active") & (clusters.c.dataset == dataset)
+    # Rows replaced: the dataset's active clusters, and dissolved ones that came back in this run.
+    back = [
+        id_map[local]
+        for local, *_ in current
+        if id_map[local] in prev and prev[id_map[local]].status != "active"
+    ]
+    mine = (clusters.c.dataset == dataset) & (
+        (clusters.c.status == "active") | clusters.c.cluster_id.in_(back)
+    )
     active_ids = select(clusters.c.cluster_id).where(mine)
     conn.execute(cluster_members.delete().where(cluster_members.c.cluster_id.in_(active_ids)))
     conn.execute(cluster_graphs.delete().where(cluster_graphs.c.cluster_id.in_(active_ids)))

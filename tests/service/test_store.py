@@ -485,3 +485,26 @@ def test_a_run_that_contradicts_a_decision_flags_it(store: Store) -> None:
     assert store.decide("nope", "confirm", "x", "investigator-test") is None
     with pytest.raises(ValueError, match="not a member"):
         store.decide("c-000002", "confirm", "x", "investigator-test", members=["a1"])
+
+
+def _without_ring(d: Detection) -> Detection:
+    acc = d.accounts.copy()
+    ring = acc["cluster_id"] == "R"
+    acc.loc[ring, "cluster_id"] = ""
+    acc.loc[ring, "verdict"] = "benign"
+    clusters = d.clusters[d.clusters["cluster_id"] != "R"]
+    edges = d.edges[d.edges["cluster_id"] != "R"]
+    return Detection(acc, clusters, {k: v for k, v in d.evidence.items() if k != "R"}, edges, d.model_version)
+
+
+def test_a_ring_missed_by_one_run_gets_its_id_back(store: Store) -> None:
+    first = store.publish(detection_one())
+    ring_id = first.id_map["R"]
+    second = store.publish(_without_ring(detection_one()))
+    assert ring_id in second.dissolved and store.cluster(ring_id)["status"] == "dissolved"
+    third = store.publish(detection_one())
+    assert third.id_map["R"] == ring_id and ring_id not in third.new_clusters
+    back = store.cluster(ring_id)
+    assert back["status"] == "active" and back["first_seen_run"] == first.run_id
+    assert [e["change"] for e in back["history"]] == ["new", "dissolved", "new"]
+    assert {m["account_id"] for m in back["members"]} == {f"a{i}" for i in range(1, 6)}
