@@ -2,8 +2,9 @@
 
 FastAPI's general handler (dependency resolution, parameter validation, response validation) costs
 about 100 us per request on FastAPI 0.165, as much as the lookup itself. The id lookups need none of
-its generality: their only inputs are ``str`` path parameters and one dependency that takes the
-request (the API-key check). ``LookupRoute`` overrides ``APIRoute.get_route_handler`` (FastAPI's
+its generality: their only inputs are ``str`` path parameters, optional ``str`` query parameters
+(validated against their declared constraints, errors as FastAPI's 422) and one dependency that takes
+the request (the API-key check). ``LookupRoute`` overrides ``APIRoute.get_route_handler`` (FastAPI's
 documented extension point for custom route classes) to call exactly those, then validates and
 serialises the answer with the route's response model, as FastAPI would. The OpenAPI document,
 error handling (``HTTPException`` -> JSON) and routing are FastAPI's own. A route that does not fit
@@ -14,12 +15,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
+
+
+def _optional_str(param: Any) -> bool:
+    """A query parameter that is ``str | None`` with default None."""
+    return (
+        set(get_args(param.field_info.annotation)) == {str, type(None)} and param.field_info.default is None
+    )
 
 
 def _request_only(dep: Dependant) -> bool:
@@ -40,7 +49,8 @@ class LookupRoute(APIRoute):
         fits = (
             inspect.iscoroutinefunction(dependant.call)
             and self.response_model is not None
-            and not (dependant.query_params or dependant.header_params or dependant.cookie_params)
+            and all(_optional_str(q) for q in dependant.query_params)
+            and not (dependant.header_params or dependant.cookie_params)
             and not dependant.body_params
             and dependant.request_param_name is None
             and all(p.field_info.annotation is str for p in dependant.path_params)
@@ -52,6 +62,11 @@ class LookupRoute(APIRoute):
 
         endpoint = dependant.call
         path_names = [p.name for p in dependant.path_params]
+        # name in the endpoint, name in the URL, validator of the declared constraints
+        queries = [
+            (q.name, q.alias, TypeAdapter(Annotated[str, *q.field_info.metadata]))
+            for q in dependant.query_params
+        ]
         deps = [(d.name, d.call) for d in dependant.dependencies]
         adapter: TypeAdapter[Any] = TypeAdapter(self.response_model)
         status = self.status_code or 200
@@ -59,6 +74,16 @@ class LookupRoute(APIRoute):
         async def handler(request: Request) -> Response:
             params = request.path_params
             kwargs: dict[str, Any] = {name: params[name] for name in path_names}
+            for name, alias, check in queries:
+                value = request.query_params.get(alias)
+                if value is not None:
+                    try:
+                        value = check.validate_python(value)
+                    except ValidationError as exc:
+                        raise RequestValidationError(
+                            [{**e, "loc": ("query", alias)} for e in exc.errors(include_url=False)]
+                        ) from None
+                kwargs[name] = value
             for name, call in deps:
                 kwargs[name] = await call(request)
             result = await endpoint(**kwargs)
