@@ -606,3 +606,14 @@ def test_search_by_identifier(client: TestClient) -> None:
     assert client.get("/v1/entities/dev-1", params={"type": "ip"}, headers=INV).status_code == 404
     assert client.get("/v1/entities/nothing-here", headers=INV).status_code == 404
     assert client.get("/v1/entities/dev-1", headers=ENF).status_code == 403
+
+
+def test_account_lookup_by_dataset(client: TestClient) -> None:
+    assert (
+        client.get("/v1/accounts/a1", params={"dataset": "default"}, headers=ENF).json()["dataset"]
+        == "default"
+    )
+    assert client.get("/v1/accounts/a1", params={"dataset": "elsewhere"}, headers=ENF).status_code == 404
+    r = client.get("/v1/accounts/a1", params={"dataset": ""}, headers=ENF)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "dataset"]
+    assert client.get("/v1/accounts/a1", params={"dataset": "x" * 201}, headers=ENF).status_code == 422
