@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 
@@ -58,6 +60,12 @@ async def list_clusters(
     dataset: str | None = Query(
         None, min_length=1, max_length=200, description="only this dataset's clusters"
     ),
+    decision: Literal["confirmed", "rejected", "undecided"] | None = Query(
+        None, description="only clusters whose latest decision is this (undecided: none yet)"
+    ),
+    order: Literal["feed", "newest"] = Query(
+        "feed", description="feed: oldest change first (resumable); newest: latest change first"
+    ),
     store: Store = Depends(any_role),
 ) -> dict:
     """Every cluster once, at its latest change, oldest change first (any role).
@@ -78,7 +86,7 @@ async def list_clusters(
         except ValueError as exc:
             raise _invalid("since", str(exc), since) from None
     try:
-        page = store.list_clusters(verdict, min_size, since_value, cursor, limit, dataset)
+        page = store.list_clusters(verdict, min_size, since_value, cursor, limit, dataset, decision, order)
     except CursorError as exc:
         raise _invalid("cursor", str(exc), cursor) from None
     # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).

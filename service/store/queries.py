@@ -268,8 +268,11 @@ def list_clusters(
     since: int | datetime | None = None,
     cursor_store: int | None = None,
     dataset: str | None = None,
+    decision: str | None = None,
+    newest: bool = False,
 ) -> ClusterPage:
-    """Needs a snapshot: the high-water mark and the page must agree.
+    """Needs a snapshot: the high-water mark and the page must agree. ``newest``: latest change
+    first (a cursor then means "changes before it"); otherwise the feed order.
 
     Raises:
         CursorError: ``after_seq`` is beyond the feed, or ``cursor_store`` names another store.
@@ -280,8 +283,15 @@ def list_clusters(
     high = int(found.get("seq", 0))
     store_id = int(found["store_id"]) if "store_id" in found else None
     check_cursor(after_seq, cursor_store, high, store_id)
-    where = ["updated_seq > ?", "updated_seq <= ?"]
-    params: list[Any] = [after_seq, high]
+    if newest:
+        where, params = ["updated_seq <= ?"], [high]
+        if after_seq:
+            where.append("updated_seq < ?")
+            params.append(after_seq)
+    else:
+        where, params = ["updated_seq > ?", "updated_seq <= ?"], [after_seq, high]
+    if decision is not None:
+        where.append(_DECISION_SQL[decision])
     if verdict is not None:
         where.append("verdict = ?")
         params.append(verdict)
@@ -298,7 +308,8 @@ def list_clusters(
         where.append("updated_run > ?")
         params.append(since)
     rows = db.all(
-        f"SELECT {_SUMMARY_SQL} FROM clusters WHERE {' AND '.join(where)} ORDER BY updated_seq LIMIT ?",
+        f"SELECT {_SUMMARY_SQL} FROM clusters WHERE {' AND '.join(where)}"
+        f" ORDER BY updated_seq{' DESC' if newest else ''} LIMIT ?",
         (*params, limit + 1),
     )
     items = [_summary(r) for r in rows[:limit]]
@@ -306,7 +317,19 @@ def list_clusters(
         cursor = encode_cursor(items[-1]["updated_seq"], store_id)
         return ClusterPage(items, cursor, cursor)
     # Last page: nothing else up to `high` matches, so a later pull can start after `high`.
-    return ClusterPage(items, None, encode_cursor(max(high, after_seq), store_id))
+    return ClusterPage(items, None, encode_cursor(high if newest else max(high, after_seq), store_id))
+
+
+_LATEST_DECISION = (
+    "(SELECT d.decision FROM decisions d WHERE d.cluster_id = clusters.cluster_id AND d.account_id IS NULL"
+    " ORDER BY d.decision_id DESC LIMIT 1)"
+)
+#: The ``decision`` filter of the listing: the latest cluster-level decision.
+_DECISION_SQL = {
+    "confirmed": f"{_LATEST_DECISION} = 'confirm'",
+    "rejected": f"{_LATEST_DECISION} = 'reject'",
+    "undecided": f"{_LATEST_DECISION} IS NULL",
+}
 
 
 def ping(db: Snapshot) -> int | None:

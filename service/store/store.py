@@ -18,7 +18,7 @@ from graphs.errors import RingscopeError
 from service.detection import VERDICTS, Detection
 from service.store import queries
 from service.store.cursor import decode_cursor
-from service.store.decisions import DECISIONS, decide, decided_labels, verdict_quality
+from service.store.decisions import DECISION_STATES, DECISIONS, decide, decided_labels, verdict_quality
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
@@ -363,6 +363,8 @@ class Store:
         cursor: str | None = None,
         limit: int = 100,
         dataset: str | None = None,
+        decision: str | None = None,
+        order: str = "feed",
     ) -> ClusterPage:
         """Clusters in change-feed order, one page at a time.
 
@@ -378,6 +380,10 @@ class Store:
                 beginning.
             limit: page size, 1..1000.
             dataset: only this dataset's clusters (the feed position stays global).
+            decision: only clusters whose latest decision is ``confirmed`` / ``rejected``, or that
+                have none (``undecided``).
+            order: ``feed`` (oldest change first, the resumable order) or ``newest`` (latest change
+                first; a cursor then continues towards older changes).
 
         Raises:
             CursorError: the cursor is malformed, from another store, or beyond this store's feed.
@@ -387,9 +393,15 @@ class Store:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+        if decision is not None and decision not in DECISION_STATES:
+            raise ValueError(f"decision must be one of {', '.join(DECISION_STATES)}")
+        if order not in ("feed", "newest"):
+            raise ValueError("order must be feed or newest")
         after, cursor_store = decode_cursor(cursor) if cursor is not None else (0, None)
         with self.reading() as db:
-            return queries.list_clusters(db, after, limit, verdict, min_size, since, cursor_store, dataset)
+            return queries.list_clusters(
+                db, after, limit, verdict, min_size, since, cursor_store, dataset, decision, order == "newest"
+            )
 
     def labels(self, dataset: str | None = None) -> list[dict[str, Any]]:
         """Training labels from investigators' decisions (:func:`service.store.decisions.decided_labels`):

@@ -508,3 +508,27 @@ def test_a_ring_missed_by_one_run_gets_its_id_back(store: Store) -> None:
     assert back["status"] == "active" and back["first_seen_run"] == first.run_id
     assert [e["change"] for e in back["history"]] == ["new", "dissolved", "new"]
     assert {m["account_id"] for m in back["members"]} == {f"a{i}" for i in range(1, 6)}
+
+
+def test_newest_first_and_the_decision_filter(store: Store) -> None:
+    store.publish(detection_one())
+    store.publish(detection_two())
+    feed = [c["cluster_id"] for c in pull_all(store)[0]]
+    newest, cursor = [], None
+    while True:
+        page = store.list_clusters(cursor=cursor, limit=2, order="newest")
+        newest += [c["cluster_id"] for c in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert newest == feed[::-1]
+    store.decide("c-000001", "confirm", "bots", "investigator-test")
+    store.decide("c-000002", "reject", "club", "investigator-test")
+    store.decide("c-000002", "confirm", "second look", "investigator-test")
+    confirmed = {c["cluster_id"] for c in store.list_clusters(decision="confirmed", limit=100).items}
+    assert confirmed == {"c-000001", "c-000002"}
+    assert not store.list_clusters(decision="rejected", limit=100).items
+    undecided = {c["cluster_id"] for c in store.list_clusters(decision="undecided", limit=100).items}
+    assert undecided == set(feed) - confirmed
+    with pytest.raises(ValueError, match="order"):
+        store.list_clusters(order="sideways")

@@ -360,9 +360,10 @@ def test_ring_list_filters_and_loads_more(page, world: World, tmp_path: Path) ->
     page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/?verdict=ring&limit=2")
     _ready(page, "list")
     assert "key=" not in page.url
-    assert _column(page, "cluster-list", "cluster_id") == world.ring_ids[:2]
+    newest = world.ring_ids[::-1]  # the page lists the latest change first
+    assert _column(page, "cluster-list", "cluster_id") == newest[:2]
     _load_all(page)
-    assert _column(page, "cluster-list", "cluster_id") == world.ring_ids
+    assert _column(page, "cluster-list", "cluster_id") == newest
     assert set(_column(page, "cluster-list", "verdict")) == {"RING"}
     assert page.inner_text("#list-count") == f"{len(world.ring_ids)} shown"
     page.screenshot(path=str(tmp_path / "list.png"), full_page=True)
@@ -375,7 +376,7 @@ def test_ring_list_filters_and_loads_more(page, world: World, tmp_path: Path) ->
     expect(page).to_have_url(re.compile(r"#/\?.*min_size="))
     _ready(page, "list")
     _load_all(page)
-    expected = [c for c in world.ring_ids if sizes[c] >= cut]
+    expected = [c for c in newest if sizes[c] >= cut]
     assert _column(page, "cluster-list", "cluster_id") == expected
 
     # Other verdicts.
@@ -501,3 +502,18 @@ def test_exports_members_csv_and_gexf(page, world: World) -> None:
 
     g = nx.read_gexf(info.value.path())
     assert set(g.nodes) == members and g.number_of_edges() > 0
+
+
+def test_list_filters_by_decision_and_order(page, world: World) -> None:
+    first = world.ring_ids[0]
+    world.store.decide(first, "confirm", "checked", "investigator-test")
+    page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/?verdict=ring&decision=confirmed")
+    _ready(page, "list")
+    assert _column(page, "cluster-list", "cluster_id") == [first]
+    page.select_option("#filter-decision", "undecided")
+    page.select_option("#filter-order", "feed")
+    page.click("#list-filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"decision=undecided.*order=feed"))
+    _ready(page, "list")
+    _load_all(page)
+    assert _column(page, "cluster-list", "cluster_id") == world.ring_ids[1:]

@@ -91,19 +91,31 @@ export function loading(name, text) {
 
 /** The list's filters (verdict, minimum size); applying them changes the hash. */
 function listFilters(verdict, minSize, params) {
-  const verdictSelect = h('select', { name: 'verdict', id: 'filter-verdict' },
-    [['ring', 'ring'], ['suspicious', 'suspicious'], ['benign', 'benign'], ['', 'any verdict']].map(([v, label]) =>
-      h('option', { value: v, selected: v === verdict }, label)));
+  const select = (name, id, options, current) => h('select', { name, id },
+    options.map(([v, label]) => h('option', { value: v, selected: v === current }, label)));
+  const verdictSelect = select('verdict', 'filter-verdict',
+    [['ring', 'ring'], ['suspicious', 'suspicious'], ['benign', 'benign'], ['', 'any verdict']], verdict);
+  const decisionSelect = select('decision', 'filter-decision',
+    [['', 'any'], ['undecided', 'undecided'], ['confirmed', 'confirmed'], ['rejected', 'rejected']], params.get('decision') || '');
+  const orderSelect = select('order', 'filter-order',
+    [['newest', 'newest change first'], ['feed', 'oldest change first']], params.get('order') || 'newest');
   const sizeInput = h('input', { type: 'number', min: '1', name: 'min_size', id: 'filter-min-size', value: minSize, placeholder: 'any' });
+  const datasetInput = h('input', { type: 'text', name: 'dataset', id: 'filter-dataset', value: params.get('dataset') || '', placeholder: 'any', size: 12 });
   const filters = h('form', { class: 'filters', id: 'list-filters' },
     h('label', {}, 'Verdict ', verdictSelect),
+    h('label', {}, 'Decision ', decisionSelect),
     h('label', {}, 'Min size ', sizeInput),
+    h('label', {}, 'Dataset ', datasetInput),
+    h('label', {}, 'Order ', orderSelect),
     h('button', { type: 'submit' }, 'Apply'));
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     const p = new URLSearchParams();
     p.set('verdict', verdictSelect.value);
+    if (decisionSelect.value) p.set('decision', decisionSelect.value);
     if (sizeInput.value) p.set('min_size', sizeInput.value);
+    if (datasetInput.value.trim()) p.set('dataset', datasetInput.value.trim());
+    if (orderSelect.value !== 'newest') p.set('order', orderSelect.value);
     if (params.get('limit')) p.set('limit', params.get('limit'));
     const target = `#/?${p}`;
     if (location.hash === target) route(); else location.hash = target;
@@ -122,6 +134,9 @@ export async function showList(params, mine) {
   if (verdict) query.set('verdict', verdict);
   if (minSize) query.set('min_size', minSize);
   query.set('limit', String(limit));
+  // Newest change first unless asked otherwise; dataset and decision narrow the list.
+  query.set('order', params.get('order') === 'feed' ? 'feed' : 'newest');
+  for (const name of ['decision', 'dataset']) if (params.get(name)) query.set(name, params.get(name));
 
   loading('list', 'Loading verdicts…');
   const page = await api(`/v1/clusters?${query}`);
@@ -189,7 +204,7 @@ export async function showList(params, mine) {
     h('div', { class: 'panel-head' }, h('h1', {}, title), count),
     quality,
     h('p', { class: 'muted small' },
-      'Clusters in the order of their latest change (oldest first, as the API pages them); click a header to sort what is loaded, a row to open the cluster.'),
+      'Clusters by their latest change (newest first unless Order says otherwise); click a header to sort what is loaded, a row to open the cluster.'),
     filters, table.el, h('div', { class: 'more-row' }, more)));
   setView('list', 'ready');
 }
