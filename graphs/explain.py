@@ -33,8 +33,9 @@ def cluster_evidence(
     if detailed is not None:
         detail[np.asarray(detailed, dtype=np.int64)] = True
     out: dict[int, dict] = {int(c): {} for c in np.flatnonzero(want)}
-    _put(out, "shared_entities", _shared_entities(ctx, want))
-    _put(out, "campaigns", _campaigns(ctx, want))
+    members_of = _entity_members(ctx, detail)
+    _put(out, "shared_entities", _shared_entities(ctx, want, members_of))
+    _put(out, "campaigns", _campaigns(ctx, want, detail))
     _put(out, "strongest_edges", _strongest_edges(ctx, want))
     _put(out, "timeline", _timeline(ctx, detail))
     _put(out, "creation", _creation(ctx, want))
@@ -66,7 +67,39 @@ def _among(ctx: ClusterContext, col: pd.Series, mask: np.ndarray) -> np.ndarray:
     return mask[np.where(v >= 0, v, ctx.n_clusters)]
 
 
-def _shared_entities(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+#: At most this many member ids are listed per shared identifier or campaign target (drawn as links).
+MEMBER_IDS = 200
+
+
+def _entity_members(ctx: ClusterContext, detail: np.ndarray) -> dict[tuple[int, int], list]:
+    """(cluster, entity code) -> the member account ids on it, for the detailed (flagged) clusters:
+    what the page draws as account-identifier and account-target links."""
+    ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)][["cluster", "entity", "account"]]
+    ev = ev.drop_duplicates()
+    ev = ev.assign(n=ev.groupby(["cluster", "entity"]).cumcount())
+    ev = ev[ev["n"] < MEMBER_IDS]
+    ids = ctx.log.account_ids
+    out: dict[tuple[int, int], list] = {}
+    for (c, e), accs in ev.groupby(["cluster", "entity"], sort=False)["account"]:
+        out[(int(c), int(e))] = ids[accs.to_numpy(np.int64)].tolist()
+    return out
+
+
+def _with_members(rows: dict[int, object], clusters: np.ndarray, entities: np.ndarray, members_of) -> None:
+    """Adds ``member_ids`` to each row whose (cluster, entity) has a member list."""
+    if not members_of:
+        return
+    order: dict[int, list[int]] = {}
+    for c, e in zip(clusters.tolist(), entities.tolist(), strict=True):
+        order.setdefault(c, []).append(e)
+    for c, row_list in rows.items():
+        for row, e in zip(row_list, order.get(c, []), strict=False):
+            found = members_of.get((c, e))
+            if found is not None:
+                row["member_ids"] = found
+
+
+def _shared_entities(ctx: ClusterContext, want: np.ndarray, members_of=None) -> dict[int, object]:
     """Most telling first: many members on an entity few others use (a farm's emulator) before a busy
     IP that happens to hold three members."""
     log = ctx.log
@@ -78,7 +111,7 @@ def _shared_entities(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]
     )
     shared = shared.groupby("cluster", sort=False).head(ctx.p.top_entities)
     ent = shared["entity"].to_numpy(np.int64)
-    return _by_cluster(
+    rows = _by_cluster(
         shared["cluster"].to_numpy(),
         {
             "type": names[shared["etype"].to_numpy(np.int64)],
@@ -90,9 +123,11 @@ def _shared_entities(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]
             "last_seen": _iso_array(shared["last"].to_numpy()),
         },
     )
+    _with_members(rows, shared["cluster"].to_numpy(np.int64), ent, members_of)
+    return rows
 
 
-def _campaigns(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
+def _campaigns(ctx: ClusterContext, want: np.ndarray, detail: np.ndarray | None = None) -> dict[int, object]:
     """The largest synchronised groups: members acting on one target within the cluster's window."""
     log = ctx.log
     names = np.array(log.entity_types, dtype=object)
@@ -101,7 +136,7 @@ def _campaigns(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
     sync = sync.sort_values(["cluster", "members", "start"], ascending=[True, False, True], kind="stable")
     sync = sync.groupby("cluster", sort=False).head(ctx.p.top_campaigns)
     ent = sync["entity"].to_numpy(np.int64)
-    return _by_cluster(
+    rows = _by_cluster(
         sync["cluster"].to_numpy(),
         {
             "target_type": names[log.entity_type[ent].astype(np.int64)],
@@ -113,6 +148,35 @@ def _campaigns(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:
             "window_seconds": (sync["end"] - sync["start"]).to_numpy(np.int64),
         },
     )
+    if detail is not None:
+        # Who took part: members doing the group's action on the target inside its window (flagged).
+        cols = ["cluster", "entity", "action", "start", "end"]
+        listed = sync[detail[sync["cluster"].to_numpy(np.int64)]][cols]
+        hit = ctx.events.merge(listed, on=["cluster", "entity", "action"])
+        hit = hit[(hit["ts"] >= hit["start"]) & (hit["ts"] <= hit["end"])]
+        group = ["cluster", "entity", "action", "start"]
+        hit = hit.drop_duplicates([*group, "account"])
+        hit = hit[hit.groupby(group).cumcount() < MEMBER_IDS]
+        ids = log.account_ids
+        who = {
+            tuple(int(v) for v in key): ids[a.to_numpy(np.int64)].tolist()
+            for key, a in hit.groupby(group, sort=False)["account"]
+        }
+        keys = zip(
+            sync["cluster"].tolist(),
+            ent.tolist(),
+            sync["action"].tolist(),
+            sync["start"].tolist(),
+            strict=True,
+        )
+        position: dict[int, int] = {}
+        for c, e, act, t in keys:
+            i = position.get(c, 0)
+            position[c] = i + 1
+            found = who.get((c, e, act, t))
+            if found is not None and c in rows:
+                rows[c][i]["member_ids"] = found
+    return rows
 
 
 def _strongest_edges(ctx: ClusterContext, want: np.ndarray) -> dict[int, object]:

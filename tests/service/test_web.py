@@ -306,10 +306,17 @@ def test_ring_member_lookup_shows_its_cluster(page, world: World, tmp_path: Path
     assert page.locator("#campaigns tbody tr").count() == len(cluster["evidence"]["campaigns"])
 
     # The graph: every member a node, every stored edge drawn, the searched account selected.
-    assert page.evaluate("window.__cy.nodes().length") == len(graph["nodes"]) == len(members)
-    assert page.evaluate("window.__cy.edges().length") == len(graph["edges"])
+    assert page.evaluate("window.__cy.nodes('[!entity]').length") == len(graph["nodes"]) == len(members)
+    assert page.evaluate("window.__cy.edges('[!entityLink]').length") == len(graph["edges"])
     assert page.evaluate("window.__cy.$('node.selected').id()") == world.member
-    drawn = page.evaluate("window.__cy.edges().map(e => e.data('group'))")
+    # Shared identifiers and synchronised targets are nodes of their own, linked to their members.
+    listed = [e for e in cluster["evidence"]["shared_entities"] if e.get("member_ids")]
+    assert page.evaluate("window.__cy.nodes('[kind = \"shared\"]').length") == len(listed)
+    top = listed[0]
+    node = f"entity:shared:{top['type']}:{top['id']}"
+    degree = page.evaluate("id => window.__cy.getElementById(id).degree()", node)
+    assert degree == len(set(top["member_ids"]) & set(members)) == top["members"]
+    drawn = page.evaluate("window.__cy.edges('[!entityLink]').map(e => e.data('group'))")
     legend = page.locator("#graph-legend li").evaluate_all(
         "els => Object.fromEntries(els.map(e => [e.dataset.group, e.querySelector('.muted').textContent]))"
     )
@@ -430,7 +437,7 @@ def test_history_and_dissolved_clusters(page, small: Served, tmp_path: Path) -> 
     _cluster_ready(page)
     assert page.get_attribute(".cluster-head h1 .badge", "data-verdict") == "ring"
     assert _column(page, "history", "change") == ["new", "verdict"]
-    assert page.evaluate("window.__cy.nodes().length") == 3
+    assert page.evaluate("window.__cy.nodes('[!entity]').length") == 3
 
     page.goto(f"{small.base}/#/cluster/c-000003")
     _cluster_ready(page)

@@ -66,6 +66,32 @@ function graphElements(graph, edges) {
   ];
 }
 
+/** The evidence's shared identifiers and synchronised targets as their own nodes, linked to the
+ * members on them (only those the evidence lists, with their member ids: the strongest ones). */
+function entityElements(ev, memberIds) {
+  const elements = [];
+  const seen = new Set();
+  let shared = 0;
+  let targets = 0;
+  const add = (kind, type, id, label, members) => {
+    const key = `entity:${kind}:${type}:${id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const linked = (members || []).filter((m) => memberIds.has(m));
+    if (!linked.length) return;
+    if (kind === 'shared') shared++; else targets++;
+    elements.push({ data: { id: key, label, kind, entity: true, raw: id } });
+    linked.forEach((m, i) => elements.push({ data: { id: `${key}:${i}`, source: m, target: key, entityLink: kind } }));
+  };
+  for (const e of (ev && ev.shared_entities) || []) {
+    add('shared', e.type, e.id, `${e.type} ${e.id} (${e.users_total} users)`, e.member_ids);
+  }
+  for (const c of (ev && ev.campaigns) || []) {
+    add('target', c.target_type, c.target, `${c.target_type} ${c.target}`, c.member_ids);
+  }
+  return { elements, nodes: shared + targets, shared, targets };
+}
+
 /** The graph's style. Dense clusters (rings are often near-cliques) get straight, thin, faint edges;
  * big ones smaller nodes with labels only when zoomed in. */
 function graphStyle(nEdges, nNodes) {
@@ -106,10 +132,20 @@ function graphStyle(nEdges, nNodes) {
       },
     },
     { selector: 'edge.hidden', style: { display: 'none' } },
+    {
+      selector: 'node[?entity]',
+      style: {
+        'background-color': '#ffffff', 'border-width': 2, 'border-color': '#444',
+        width: 16, height: 16, label: 'data(label)', 'font-size': 7, color: '#222', 'text-valign': 'top', 'text-margin-y': -3,
+      },
+    },
+    { selector: 'node[kind = "shared"]', style: { shape: 'diamond', 'border-color': '#d62728' } },
+    { selector: 'node[kind = "target"]', style: { shape: 'round-rectangle', 'border-color': '#7b3fb8' } },
+    { selector: 'edge[entityLink]', style: { 'line-color': '#999', width: 0.7, opacity: 0.5, 'line-style': 'dotted', 'curve-style': 'haystack' } },
   ];
 }
 
-export function drawGraph(host, legend, info, graph, onSelect, drawing) {
+export function drawGraph(host, legend, info, graph, onSelect, drawing, ev) {
   const ids = new Set(graph.nodes.map((n) => n.id));
   const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target) && e.source !== e.target);
   const counts = new Map();
@@ -127,15 +163,22 @@ export function drawGraph(host, legend, info, graph, onSelect, drawing) {
       h('strong', {}, 'Graph library missing.'), ' The page was served without service/static/vendor/cytoscape.min.js: run web/build.sh.'));
     return null;
   }
+  const evidenceNodes = entityElements(ev, ids);
+  if (evidenceNodes.nodes) {
+    info.textContent += ` Diamonds are identifiers the members share (${evidenceNodes.shared}), squares targets they acted on in sync (${evidenceNodes.targets}), each linked to the members on it.`;
+  }
   cy = window.cytoscape({
     container: host,
-    elements: graphElements(graph, edges),
+    elements: [...graphElements(graph, edges), ...evidenceNodes.elements],
     minZoom: 0.1,
     maxZoom: 5,
     style: graphStyle(edges.length, graph.nodes.length),
   });
   layout(cy);
-  cy.on('tap', 'node', (evt) => onSelect(evt.target.id()));
+  cy.on('tap', 'node', (evt) => {
+    if (evt.target.data('entity')) location.hash = `#/entity/${encodeURIComponent(evt.target.data('raw'))}`;
+    else onSelect(evt.target.id());
+  });
   cy.on('mouseover', 'node', (evt) => { host.title = `${evt.target.id()} · score ${fmtScore(evt.target.data('score'))}`; });
   cy.on('mouseover', 'edge', (evt) => { host.title = `${evt.target.data('relation')} · weight ${fmtScore(evt.target.data('weight'))}`; });
   dropGraph();

@@ -417,7 +417,7 @@ export function renderCluster(c, graphResult, account) {
   } else {
     cy = drawGraph(graphHost, legend, graphInfo, graphResult.value, (nodeId) => {
       location.hash = `#/account/${enc(nodeId)}`;
-    }, ev.drawing);
+    }, ev.drawing, ev);
   }
   const timeline = drawTimeline(timelineHost, ev.timeline, c.members.map((m) => m.account_id));
 
