@@ -246,3 +246,19 @@ def test_the_drawing_says_when_it_is_cut_and_the_timeline_shows_every_listed_cam
         assert len(ev["timeline"]["timestamp"]) <= 60
         shown = set(ev["timeline"]["target"])
         assert all(c["target"] in shown for c in ev.get("campaigns", []))
+
+
+def test_evidence_names_the_members_on_each_listed_entity(small_detection) -> None:
+    """Flagged clusters list who is on each shared identifier and who took part in each campaign."""
+    det = small_detection
+    members = det.accounts[det.accounts["cluster_id"] != ""].groupby("cluster_id")["account_id"].apply(set)
+    flagged = det.clusters.loc[det.clusters["verdict"] != "benign", "cluster_id"]
+    checked = 0
+    for key in flagged:
+        ev = det.evidence[key]
+        for row in ev.get("shared_entities", []) + ev.get("campaigns", []):
+            ids = row["member_ids"]
+            assert len(ids) == len(set(ids)) == min(row["members"], 200)
+            assert set(ids) <= members[key]
+            checked += 1
+    assert checked > 10
