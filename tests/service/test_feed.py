@@ -64,6 +64,13 @@ class Receiver:
         self.thread.start()
 
     def _run(self, base: str, headers: dict) -> None:
+        try:
+            self._read(base, headers)
+        except httpx.HTTPError:
+            if not self.stop.is_set():  # the server closing a stream we gave up on is no failure
+                raise
+
+    def _read(self, base: str, headers: dict) -> None:
         with (
             httpx.Client(timeout=None) as client,
             client.stream("GET", f"{base}/v1/feed", params={"poll": 0.2}, headers=headers) as r,
