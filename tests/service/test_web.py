@@ -295,6 +295,12 @@ def test_ring_member_lookup_shows_its_cluster(page, world: World, tmp_path: Path
     assert page.inner_text("#cluster-size") == str(len(members))
     assert page.inner_text("#cluster-dataset") == cluster["dataset"]
     assert page.get_attribute("#account-card", "data-account") == world.member
+    # The card says what the evidence knows of the account: identifiers it shares, campaigns it joined.
+    ev = cluster["evidence"]
+    shares = [e["id"] for e in ev["shared_entities"] if world.member in e.get("member_ids", [])]
+    joined = [c["target"] for c in ev.get("campaigns", []) if world.member in c.get("member_ids", [])]
+    card = page.inner_text("#account-evidence")
+    assert all(x in card for x in shares + joined) and (shares or joined)
 
     # Members: everyone, best score first, each with its own (looked-up) verdict.
     assert _column(page, "members", "account_id") == members

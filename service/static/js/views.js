@@ -244,7 +244,7 @@ export async function showAccount(id, mine) {
   await showCluster(acc.cluster_id, acc, mine);
 }
 
-export function accountCard(acc, closeable) {
+export function accountCard(acc, closeable, ev) {
   const card = h('section', { class: 'panel account-card', id: 'account-card', dataset: { account: acc.account_id } },
     h('div', { class: 'panel-head' },
       h('h2', {}, 'Account ', h('span', { class: 'mono' }, acc.account_id)),
@@ -253,8 +253,32 @@ export function accountCard(acc, closeable) {
       fact('Verdict', badge(acc.verdict)),
       fact('Score', scoreBar(acc.score)),
       fact('Cluster', acc.cluster_id ? clusterLink(acc.cluster_id) : 'none'),
-      fact('Run', String(acc.run_id))));
+      fact('Dataset', acc.dataset || 'default'),
+      fact('Run', String(acc.run_id))),
+    ev ? accountEvidence(acc.account_id, ev) : null);
   return card;
+}
+
+/** What the cluster's evidence says about one member: the identifiers it shares, the campaigns it
+ * took part in, and its latest actions in the timeline. */
+function accountEvidence(id, ev) {
+  const entityLink = (text, raw) => h('a', { href: `#/entity/${enc(raw)}`, class: 'mono' }, text);
+  const shares = (ev.shared_entities || []).filter((e) => (e.member_ids || []).includes(id));
+  const campaigns = (ev.campaigns || []).filter((c) => (c.member_ids || []).includes(id));
+  const tl = ev.timeline || {};
+  const mine = [];
+  (tl.account_id || []).forEach((a, i) => { if (a === id) mine.push(i); });
+  const recent = mine.slice(-8).reverse();
+  const list = (items) => h('ul', { class: 'plain small' }, items);
+  return h('div', { class: 'account-evidence', id: 'account-evidence' },
+    shares.length ? h('div', {}, h('h3', {}, 'Shares'), list(shares.map((e) =>
+      h('li', {}, `${e.type} `, entityLink(e.id, e.id), ` (${e.users_total} users in all)`)))) : null,
+    campaigns.length ? h('div', {}, h('h3', {}, 'Took part in'), list(campaigns.map((c) =>
+      h('li', {}, `${c.action} ${c.target_type} `, entityLink(c.target, c.target), ` · ${fmtTime(c.start)}`)))) : null,
+    recent.length ? h('div', {}, h('h3', {}, `Latest actions (${mine.length} in the timeline)`), list(recent.map((i) =>
+      h('li', {}, `${fmtTime(tl.timestamp[i])} ${tl.action[i]} ${tl.target_type[i]} `, entityLink(tl.target[i], tl.target[i]))))) : null,
+    !shares.length && !campaigns.length && !recent.length
+      ? h('p', { class: 'muted small' }, 'The evidence lists no identifier, campaign or action of this account.') : null);
 }
 
 export function fact(label, value) {
@@ -435,7 +459,7 @@ export function renderCluster(c, graphResult, account) {
   const showAccountCard = (acc, id) => {
     if (!acc) { accountSlot.replaceChildren(); return; }
     const back = `#/cluster/${enc(c.cluster_id)}`;
-    accountSlot.replaceChildren(acc instanceof Error ? errorBox(acc, `Account ${id}`) : accountCard(acc, back));
+    accountSlot.replaceChildren(acc instanceof Error ? errorBox(acc, `Account ${id}`) : accountCard(acc, back, ev));
   };
 
   // In-place selections start new navigations (seq), so "still on screen" is this token, not seq.
