@@ -191,15 +191,14 @@ def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[s
         {"dataset": dataset, "k": HISTORY_RUNS},
     ).scalar()
     since = int(since) if since is not None else 0
-    candidate = "c.dataset = :dataset AND (c.status = 'active' OR c.updated_run >= :since)"
     prev_members = pd.DataFrame(
-        conn.execute(
-            text(
-                "SELECT m.account_id, m.cluster_id FROM cluster_members m"
-                f" JOIN clusters c ON c.cluster_id = m.cluster_id WHERE {candidate}"
-            ),
-            {"dataset": dataset, "since": since},
-        ).fetchall(),
+        _fetch(
+            conn,
+            "SELECT m.account_id, m.cluster_id FROM cluster_members m"
+            " JOIN clusters c ON c.cluster_id = m.cluster_id"
+            " WHERE c.dataset = ? AND (c.status = 'active' OR c.updated_run >= ?)",
+            (dataset, since),
+        ),
         columns=["account_id", "cluster_id"],
         dtype=object,
     )
@@ -582,11 +581,14 @@ def _check_in(
         raise ValueError(f"Detection.{table} row {row}, column {column!r}: {col.loc[row]!r} {what}")
 
 
-def _fetch(conn: Connection, sql: str) -> list[tuple]:
-    """Rows of a parameterless query straight from the DBAPI cursor (no Row objects: 200k+ rows)."""
+def _fetch(conn: Connection, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a query straight from the DBAPI cursor (no Row objects: 200k+ rows). ``sql`` uses
+    ``?`` placeholders, rewritten to the driver's paramstyle."""
+    if params and conn.dialect.paramstyle in ("format", "pyformat"):
+        sql = sql.replace("?", "%s")
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, params) if params else cursor.execute(sql)
         return cursor.fetchall()
     finally:
         cursor.close()
