@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 
 from service.settings import Role
 from service.store import Store
@@ -34,6 +35,13 @@ _CHALLENGE = {"WWW-Authenticate": "APIKey"}
 async def get_store(request: Request) -> Store:
     """The app's verdict store (async: no thread-pool hop per request)."""
     return request.app.state.store
+
+
+def invalid_param(param: str, message: str, value: str, where: str = "query") -> RequestValidationError:
+    """A 422 for one parameter, shaped like FastAPI's own validation errors."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": (where, param), "msg": message, "input": value}]
+    )
 
 
 def key_name(key: str, role: Role) -> str:

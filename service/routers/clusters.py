@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 
 from graphs.scoring import RING
-from service.deps import API_KEY_HEADER, SECURITY, any_role, investigator_only, key_name
+from service.deps import API_KEY_HEADER, SECURITY, any_role, invalid_param, investigator_only, key_name
 from service.routers.lookup import LookupRoute
 from service.schemas import (
     ClusterDetail,
@@ -30,12 +29,6 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupR
 
 _CURSOR_HELP = "Opaque: a next_cursor or resume_cursor from an earlier page. Absent = from the beginning."
 _SINCE_HELP = "A run id (changes made by later runs) or an ISO-8601 time (changes published at or after it)."
-
-
-def _invalid(param: str, message: str, value: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", param), "msg": message, "input": value}]
-    )
 
 
 @router.get(
@@ -78,17 +71,17 @@ async def list_clusters(
         try:
             decode_cursor(cursor)
         except CursorError as exc:
-            raise _invalid("cursor", str(exc), cursor) from None
+            raise invalid_param("cursor", str(exc), cursor) from None
     since_value = None
     if since is not None:
         try:
             since_value = parse_since(since)
         except ValueError as exc:
-            raise _invalid("since", str(exc), since) from None
+            raise invalid_param("since", str(exc), since) from None
     try:
         page = store.list_clusters(verdict, min_size, since_value, cursor, limit, dataset, decision, order)
     except CursorError as exc:
-        raise _invalid("cursor", str(exc), cursor) from None
+        raise invalid_param("cursor", str(exc), cursor) from None
     # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).
     return {"items": page.items, "next_cursor": page.next_cursor, "resume_cursor": page.resume_cursor}
 
@@ -169,7 +162,7 @@ async def post_decision(
     try:
         made = store.decide(cluster_id, body.decision, body.reason, who, body.note, body.members)
     except ValueError as exc:
-        raise _invalid("body", str(exc), cluster_id) from None
+        raise invalid_param("members", str(exc), cluster_id, where="body") from None
     if made is None:
         raise HTTPException(404, f"cluster {cluster_id[:100]!r} not found")
     return made

@@ -21,10 +21,9 @@ import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
-from service.deps import SECURITY, any_role
+from service.deps import SECURITY, any_role, invalid_param
 from service.schemas import Verdict, error_responses
 from service.store import CursorError, Store, decode_cursor, encode_cursor
 from service.store.cursor import MAX_CURSOR_LENGTH
@@ -32,12 +31,6 @@ from service.store.cursor import MAX_CURSOR_LENGTH
 router = APIRouter(prefix="/v1/feed", tags=["clusters"])
 KEEPALIVE_S = 15.0
 PAGE = 500
-
-
-def _invalid(param: str, message: str, value: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", param), "msg": message, "input": value}]
-    )
 
 
 @router.get(
@@ -72,7 +65,7 @@ async def feed(
             decode_cursor(start)
             store.list_clusters(cursor=start, limit=1, verdict=verdict, dataset=dataset)
         except CursorError as exc:
-            raise _invalid("cursor", str(exc), start) from None
+            raise invalid_param("cursor", str(exc), start) from None
     return StreamingResponse(
         _events(request, store, start, verdict, dataset, poll),
         media_type="text/event-stream",

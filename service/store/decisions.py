@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from service.store.engine import as_utc
 from service.store.tables import cluster_members, clusters, decisions, runs
 
 DECISIONS = ("confirm", "reject")
@@ -105,14 +106,12 @@ def decide(
 
 def cluster_decisions(db: Any, cluster_id: str) -> list[dict[str, Any]]:
     """Every decision on a cluster, oldest first (``db``: a :class:`~service.store.queries.Snapshot`)."""
-    from service.store.queries import _time
-
     out = []
     for r in db.all(
         f"SELECT {', '.join(COLUMNS)} FROM decisions WHERE cluster_id = ? ORDER BY decision_id", (cluster_id,)
     ):
         row = dict(zip(COLUMNS, r, strict=True))
-        row["decided_at"] = _time(row["decided_at"])
+        row["decided_at"] = as_utc(row["decided_at"])
         out.append(row)
     return out
 
@@ -143,8 +142,7 @@ def decision_state(summary: dict[str, Any], history: list[dict[str, Any]]) -> di
 
 def _row(r: Any) -> dict[str, Any]:
     out = dict(zip(COLUMNS, r, strict=True))
-    if isinstance(out["decided_at"], datetime) and out["decided_at"].tzinfo is None:
-        out["decided_at"] = out["decided_at"].replace(tzinfo=UTC)
+    out["decided_at"] = as_utc(out["decided_at"])
     return out
 
 
@@ -155,8 +153,6 @@ def decided_labels(db: Any, dataset: str | None = None) -> list[dict[str, Any]]:
     rejected cluster's are not; a decision about a member overrides its cluster's. When decisions
     disagree about an account, the latest one wins.
     """
-    from service.store.queries import _time
-
     where, params = "", ()
     if dataset is not None:
         where, params = " WHERE d.dataset = ?", (dataset,)
@@ -187,7 +183,7 @@ def decided_labels(db: Any, dataset: str | None = None) -> list[dict[str, Any]]:
             "decision": decision,
             "reason": reason,
             "decided_by": who,
-            "decided_at": _time(at),
+            "decided_at": as_utc(at),
         }
     out = sorted(latest.values(), key=lambda r: (r["dataset"], r["account_id"]))
     for r in out:
@@ -203,8 +199,6 @@ def verdict_quality(db: Any, dataset: str | None = None) -> list[dict[str, Any]]
     decided ``ring`` verdicts; ``waiting``: active ``ring`` clusters of that model nobody decided yet;
     ``median_hours_to_decision``: from the cluster's first appearance to its decision.
     """
-    from service.store.queries import _time
-
     where, params = "", ()
     if dataset is not None:
         where, params = " AND d.dataset = ?", (dataset,)
@@ -247,7 +241,7 @@ def verdict_quality(db: Any, dataset: str | None = None) -> list[dict[str, Any]]
         g["confirmed" if decision == "confirm" else "rejected"] += 1
         if verdict == "ring":
             g["rings_confirmed" if decision == "confirm" else "rings_rejected"] += 1
-        decided_at, first_seen = _time(at), _time(first)
+        decided_at, first_seen = as_utc(at), as_utc(first)
         if decided_at is not None and first_seen is not None:
             g["_hours"].append(max((decided_at - first_seen).total_seconds() / 3600, 0.0))
     for ds, model, n in waiting:

@@ -88,10 +88,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive (they are stored in UTC); PostgreSQL hands them aware."""
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """An aware UTC datetime from what a driver hands back: SQLite gives naive datetimes or, to raw
+    cursors, 'YYYY-MM-DD HH:MM:SS.ffffff' text (stored in UTC); PostgreSQL aware datetimes."""
     if value is None:
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

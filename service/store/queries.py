@@ -16,6 +16,7 @@ from typing import Any
 
 from service.store.cursor import check_cursor, encode_cursor
 from service.store.decisions import cluster_decisions, decision_state
+from service.store.engine import as_utc as _time
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,6 @@ class Snapshot:
     def one(self, sql: str, params: tuple = ()) -> tuple | None:
         self.cursor.execute(self._text(sql), params)
         return self.cursor.fetchone()
-
-
-def _time(value: Any) -> datetime | None:
-    """SQLite hands back 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; PostgreSQL an aware datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _json(value: Any) -> Any:
