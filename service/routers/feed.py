@@ -79,10 +79,9 @@ async def _events(
     last_sent = time.monotonic()
     while not await request.is_disconnected():
         page = store.list_clusters(cursor=cursor, limit=PAGE, verdict=verdict, dataset=dataset)
-        _, store_id = decode_cursor(page.resume_cursor)
         for item in page.items:
             # Each event's id is the cursor right after it: resuming there skips and repeats nothing.
-            event_id = encode_cursor(item["updated_seq"], store_id)
+            event_id = encode_cursor(item["updated_seq"], store.store_id)
             yield f"id: {event_id}\nevent: cluster\ndata: {json.dumps(item, default=str)}\n\n".encode()
             last_sent = time.monotonic()
         cursor = page.next_cursor or page.resume_cursor
