@@ -16,6 +16,79 @@ import pandas as pd
 
 from .communities import renumber
 from .evidence import ClusterContext
+from .synchrony import time_resolution
+
+
+def campaign_hits(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    min_share: float,
+    accounts: np.ndarray,
+    core: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """How many of a candidate cluster's synchronised targets each account hit inside the window.
+
+    A cluster's campaigns are its synchronised groups holding at least ``min_share`` of its members
+    (and 3); one window per (cluster, target), whatever the action, widened by a slack on either
+    side: half the cluster's own campaign window, or the group's span itself when longer (a campaign
+    seen lasting 8 minutes among members may well last 16 in all).
+
+    Args:
+        ctx: the cluster context of the current labels.
+        candidates: labels of the clusters whose campaigns count.
+        min_share: see above.
+        accounts: bool [n_accounts]: whose events are looked at.
+        core: bool [n_accounts], or None. Given, each window is the span of the core members'
+            own actions inside the group, with no slack: a member that is tied to its cluster by no
+            synchrony edge must have acted within what the tied members did (a fan liking the
+            customer's posts an hour before the campaign does not). Clusters whose campaign window
+            the log's time resolution does not resolve (a day-granularity log) have no such span.
+
+    Returns:
+        ``account, cluster, targets`` (only pairs with at least one hit).
+    """
+    empty = pd.DataFrame({"account": [], "cluster": [], "targets": []}, dtype=np.int64)
+    log, sync = ctx.log, ctx.sync
+    if not len(sync) or len(candidates) == 0:
+        return empty
+    cand = np.zeros(ctx.n_clusters, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    c = sync["cluster"].to_numpy(np.int64)
+    strong = cand[c] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c]))
+    groups = (
+        sync[strong]
+        .groupby(["cluster", "entity"], as_index=False)
+        .agg(start=("start", "min"), end=("end", "max"))
+    )
+    if not len(groups):
+        return empty
+    on_target = np.zeros(log.n_entities, dtype=bool)
+    on_target[groups["entity"].to_numpy(np.int64)] = True
+    if core is not None:
+        resolved = ctx.window > time_resolution(log.timestamp)
+        groups = groups[resolved[groups["cluster"].to_numpy(np.int64)]]
+        lab = ctx.labels
+        m = on_target[log.entity] & core[log.account]
+        ev = pd.DataFrame({"entity": log.entity[m], "ts": log.timestamp[m], "cluster": lab[log.account[m]]})
+        ev = ev.merge(groups, on=["cluster", "entity"])
+        ev = ev[(ev["ts"] >= ev["start"]) & (ev["ts"] <= ev["end"])]
+        groups = ev.groupby(["cluster", "entity"], as_index=False).agg(start=("ts", "min"), end=("ts", "max"))
+        if not len(groups):
+            return empty
+    m = on_target[log.entity] & accounts[log.account]
+    if not m.any():
+        return empty
+    ev = pd.DataFrame({"account": log.account[m], "entity": log.entity[m], "ts": log.timestamp[m]})
+    hit = ev.merge(groups, on="entity")
+    if core is None:
+        half = ctx.window[hit["cluster"].to_numpy(np.int64)] // 2
+        slack = np.maximum(half, (hit["end"] - hit["start"]).to_numpy())
+    else:
+        slack = 0
+    hit = hit[(hit["ts"] >= hit["start"] - slack) & (hit["ts"] <= hit["end"] + slack)]
+    if not len(hit):
+        return empty
+    return hit.groupby(["account", "cluster"])["entity"].nunique().rename("targets").reset_index()
 
 
 def attach_lockstep(
@@ -30,44 +103,14 @@ def attach_lockstep(
         ctx: the cluster context of the current labels.
         candidates: labels of the clusters that may take members (the flagged ones).
         min_targets: distinct synchronised targets of the cluster an account must have hit, each
-            inside the window of the cluster's group on it.
+            inside the window of the cluster's group on it (:func:`campaign_hits`).
         min_share: a synchronised group counts when at least this share of the cluster took part.
 
     Returns:
         The labels (the same array when nothing is attached).
     """
-    log, labels = ctx.log, ctx.labels
-    sync = ctx.sync
-    if not len(sync) or len(candidates) == 0:
-        return labels
-    cand = np.zeros(ctx.n_clusters, dtype=bool)
-    cand[np.asarray(candidates, dtype=np.int64)] = True
-    c = sync["cluster"].to_numpy(np.int64)
-    strong = cand[c] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c]))
-    # One window per (cluster, target), whatever the action (a like, a comment, a share of one post).
-    groups = (
-        sync[strong]
-        .groupby(["cluster", "entity"], as_index=False)
-        .agg(start=("start", "min"), end=("end", "max"))
-    )
-    if not len(groups):
-        return labels
-    # Events of unclustered accounts on the groups' targets, then inside the groups' windows.
-    on_target = np.zeros(log.n_entities, dtype=bool)
-    on_target[groups["entity"].to_numpy(np.int64)] = True
-    m = on_target[log.entity] & (labels[log.account] < 0)
-    if not m.any():
-        return labels
-    ev = pd.DataFrame({"account": log.account[m], "entity": log.entity[m], "ts": log.timestamp[m]})
-    hit = ev.merge(groups, on="entity")
-    # Slack on either side of the group's span: half the cluster's own campaign window, or the span
-    # itself when longer (a campaign seen lasting 8 minutes among members may well last 16 in all).
-    half = ctx.window[hit["cluster"].to_numpy(np.int64)] // 2
-    slack = np.maximum(half, (hit["end"] - hit["start"]).to_numpy())
-    hit = hit[(hit["ts"] >= hit["start"] - slack) & (hit["ts"] <= hit["end"] + slack)]
-    if not len(hit):
-        return labels
-    counts = hit.groupby(["account", "cluster"])["entity"].nunique().rename("targets").reset_index()
+    labels = ctx.labels
+    counts = campaign_hits(ctx, candidates, min_share, labels < 0)
     counts = counts[counts["targets"] >= min_targets]
     if not len(counts):
         return labels
@@ -128,6 +171,8 @@ def detach_unsynchronised(
     sync: tuple[str, ...] = ("coaction", "id_time"),
     min_synced_share: float = 0.5,
     min_size: int = 3,
+    campaign_targets: int = 0,
+    campaign_share: float = 0.3,
 ) -> np.ndarray:
     """New labels without the members that never act in sync with a flagged, synchrony-driven cluster.
 
@@ -136,7 +181,11 @@ def detach_unsynchronised(
     community, though they never act with it. In a flagged cluster where most members
     (``min_synced_share``) have a synchrony edge (``coaction`` or ``id_time``) inside the cluster, a
     member without any leaves it (its verdict becomes its own). Clusters held together by shared
-    identifiers alone (a farm that never acts in step) are left as they are.
+    identifiers alone (a farm that never acts in step) are left as they are. With
+    ``campaign_targets`` > 0, a member that hit that many of its cluster's campaigns, each within
+    the span of what the members with a synchrony edge did in it (:func:`campaign_hits` with
+    ``core``), acts in sync too, though it co-acts with no single member often enough for a
+    ``coaction`` edge.
 
     Returns:
         The labels (the same array when nothing changes), renumbered, dropping clusters left below
@@ -146,6 +195,12 @@ def detach_unsynchronised(
     if len(candidates) == 0:
         return labels
     touched = ctx.with_inside_edge(sync)
+    if campaign_targets > 0:
+        hits = campaign_hits(ctx, candidates, campaign_share, (labels >= 0) & ~touched, core=touched)
+        acc = hits["account"].to_numpy(np.int64)
+        own = (hits["cluster"].to_numpy(np.int64) == labels[acc]) & (hits["targets"].to_numpy() >= campaign_targets)
+        touched = touched.copy()
+        touched[acc[own]] = True
     cand = np.zeros(ctx.n_clusters + 1, dtype=bool)
     cand[np.asarray(candidates, dtype=np.int64)] = True
     members = labels >= 0

@@ -44,7 +44,8 @@ class RefineParams:
         detach_passive: members tied only by being interacted with, with a low model score, leave.
         detach_max_own: "a low model score": below this.
         detach_unsynced_share: members without a synchrony edge inside leave a flagged cluster in
-            which at least this share of members has one (a synchrony-driven cluster).
+            which at least this share of members has one (a synchrony-driven cluster); members
+            that took part in ``lockstep_min_targets`` of the cluster's campaigns stay.
     """
 
     merge_ratio: float = 0.25
@@ -123,7 +124,12 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
                 "detach_unsynced",
                 "detaching members that never act in sync with their cluster",
                 lambda labels, edges, ctx, flagged: detach_unsynchronised(
-                    ctx, flagged, min_synced_share=p.detach_unsynced_share, min_size=min_size
+                    ctx,
+                    flagged,
+                    min_synced_share=p.detach_unsynced_share,
+                    min_size=min_size,
+                    campaign_targets=p.lockstep_min_targets,
+                    campaign_share=p.lockstep_min_share,
                 ),
             )
         )

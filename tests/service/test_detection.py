@@ -160,6 +160,57 @@ def test_lockstep_straggler_joins_its_campaign_group() -> None:
     assert attach_lockstep(ctx, np.array([], dtype=np.int64)) is ctx.labels
 
 
+def _campaign_cluster(step: int = 1) -> tuple:
+    """Five members (m0-m4, linked by coaction edges) like four posts within a minute of each other;
+    'late' liked two of them inside those minutes, 'fan' liked them five hours later, 'owner' only
+    logged in. All eight are in cluster 0. ``step`` rounds every timestamp (86400: a day log)."""
+    from graphs.evidence import ClusterContext
+    from graphs.relations import Relation
+
+    t0 = 1767225600
+    rows = []
+    for k in range(4):
+        start = t0 + k * 86400
+        for i in range(5):
+            rows.append((f"m{i}", start + 10 * i, "like", "content", f"post{k}"))
+        if k < 2:
+            rows.append(("late", start + 25, "like", "content", f"post{k}"))
+        rows.append(("fan", start + 5 * 3600, "like", "content", f"post{k}"))
+    rows.append(("owner", t0, "login", "ip", "home-ip"))
+    df = pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    df["timestamp"] = df["timestamp"] // step * step
+    log = EventLog.from_frame(df)
+    code = {a: i for i, a in enumerate(log.account_ids)}
+    pairs = [(code[f"m{i}"], code[f"m{j}"]) for i in range(5) for j in range(i + 1, 5)]
+    src = np.array([min(p) for p in pairs], dtype=np.int32)
+    dst = np.array([max(p) for p in pairs], dtype=np.int32)
+    rel = {"coaction": Relation("coaction", src, dst, np.ones(src.size, np.float32))}
+    return ClusterContext(log, np.zeros(log.n_accounts, dtype=np.int64), rel), code
+
+
+def test_unsynchronised_member_leaves_but_campaign_member_stays() -> None:
+    """'owner' never acts in sync and leaves; 'late' has no coaction edge (two co-actions with each
+    member) but acted inside two of the cluster's campaigns: it stays. 'fan', hours off, leaves."""
+    from graphs.lockstep import detach_unsynchronised
+
+    ctx, code = _campaign_cluster()
+    out = detach_unsynchronised(ctx, np.array([0]), min_synced_share=0.3, campaign_targets=2)
+    assert out[code["late"]] == 0 and out[code["m0"]] == 0
+    assert out[code["owner"]] == -1 and out[code["fan"]] == -1
+    # Without the campaign test (the old rule) the campaign member leaves too.
+    old = detach_unsynchronised(ctx, np.array([0]), min_synced_share=0.3)
+    assert old[code["late"]] == -1
+
+
+def test_campaign_member_exemption_needs_time_resolution() -> None:
+    """On a day-granularity log 'late' and 'fan' look alike (same day): neither is kept by timing."""
+    from graphs.lockstep import detach_unsynchronised
+
+    ctx, code = _campaign_cluster(step=86400)
+    out = detach_unsynchronised(ctx, np.array([0]), min_synced_share=0.3, campaign_targets=2)
+    assert out[code["late"]] == -1 and out[code["fan"]] == -1 and out[code["m1"]] == 0
+
+
 def test_passive_member_leaves_but_lockstep_member_stays() -> None:
     """In a flagged cluster, 'customer' is tied only by being followed (interaction) and scores low: it
     leaves. 'straggler' has no edge inside (it came by lockstep) and 'member' shares a device: both stay."""
