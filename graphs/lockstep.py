@@ -198,7 +198,8 @@ def detach_unsynchronised(
     if campaign_targets > 0:
         hits = campaign_hits(ctx, candidates, campaign_share, (labels >= 0) & ~touched, core=touched)
         acc = hits["account"].to_numpy(np.int64)
-        own = (hits["cluster"].to_numpy(np.int64) == labels[acc]) & (hits["targets"].to_numpy() >= campaign_targets)
+        own = hits["cluster"].to_numpy(np.int64) == labels[acc]
+        own &= hits["targets"].to_numpy() >= campaign_targets
         touched = touched.copy()
         touched[acc[own]] = True
     cand = np.zeros(ctx.n_clusters + 1, dtype=bool)
