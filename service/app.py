@@ -291,6 +291,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.include_router(accounts.router)
+    app.include_router(accounts.profile_router)
     app.include_router(clusters.router)
     app.include_router(clusters.quality_router)
     app.include_router(clusters.entity_router)

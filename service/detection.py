@@ -35,6 +35,9 @@ class Detection:
         model_version: the scorer that produced the scores.
         detected_at: when the run finished (UTC).
         params: the parameters of the run (for reproducibility).
+        profiles: account id -> profile of each member of a flagged cluster (creation time,
+            identifiers, recent events, strongest links; :mod:`graphs.profiles`), for the account
+            card; published into the store, not written to the output files.
     """
 
     accounts: pd.DataFrame
@@ -44,6 +47,7 @@ class Detection:
     model_version: str
     detected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     params: dict = field(default_factory=dict)
+    profiles: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, frame, cols in (

@@ -22,6 +22,7 @@ from graphs.explain import cluster_evidence
 from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.outputs import cluster_table, drawn_edges, inside_edge_counts
 from graphs.params import GraphParams
+from graphs.profiles import account_profiles
 from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
     BENIGN,
@@ -275,6 +276,7 @@ def run_detection(
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
     flagged = np.flatnonzero(c_verdict != BENIGN)
     evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)
+    profiles = account_profiles(ctx, flagged)
     timings["evidence"] = time.perf_counter() - t
 
     keys = np.array([f"k{i}" for i in range(ctx.n_clusters)], dtype=object)
@@ -296,7 +298,7 @@ def run_detection(
             reason += f"; strongest evidence: {strongest[0]}"
         evidence[key]["verdict_reason"] = reason
     run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
-    return Detection(acc, clusters, evidence, edges, model_version, params=run_params)
+    return Detection(acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles)
 
 
 def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:

@@ -46,6 +46,49 @@ class Account(BaseModel):
     dataset: str = Field(description="the dataset (one platform's log) the run belongs to")
 
 
+class Identifier(BaseModel):
+    """An identifier the account used."""
+
+    type: str = Field(description="the entity type (device, ip, phone, ...)")
+    id: str
+    uses: int = Field(description="the account's events on it")
+    users_total: int = Field(description="distinct accounts that used it in the whole log")
+
+
+class RecentEvent(BaseModel):
+    ts: int = Field(description="Unix seconds")
+    action: str
+    entity_type: str
+    entity_id: str
+
+
+class Neighbour(BaseModel):
+    """An account linked to this one by the run's relations (in its cluster or not)."""
+
+    account_id: str
+    weight: float = Field(description="the link's weight summed over relations")
+    relations: list[str] = Field(description="the relations behind the link (identifier, coaction, ...)")
+
+
+class Profile(BaseModel):
+    """What the run saw of one member of a flagged cluster."""
+
+    created_at: int = Field(description="Unix seconds: the accounts table's, or the first event")
+    first_seen: int
+    last_seen: int
+    events: int
+    targets: int = Field(description="distinct targets acted on")
+    identifiers: list[Identifier] = Field(description="the least shared first, at most 8")
+    recent: list[RecentEvent] = Field(description="newest first, at most 8")
+    neighbours: list[Neighbour] = Field(description="strongest first, at most 8")
+
+
+class AccountProfile(Account):
+    """An account's verdict and, for members of flagged clusters, its profile."""
+
+    profile: Profile | None = Field(description="null for an account in no ring or suspicious cluster")
+
+
 class ClusterSummary(BaseModel):
     """A cluster as enforcement sees it: verdict and change, no members or evidence."""
 

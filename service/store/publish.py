@@ -19,6 +19,7 @@ from service.store.engine import PUBLISH_LOCK_KEY, as_utc, jsonable, to_utc
 from service.store.matching import match_clusters
 from service.store.tables import (
     DEFAULT_DATASET,
+    account_profiles,
     accounts,
     cluster_entities,
     cluster_events,
@@ -76,6 +77,7 @@ class _Prepared:
     members: pd.DataFrame  # account_id, cluster_id (local), score
     edges: pd.DataFrame  # cluster_id (local), src, dst, relation, weight
     evidence: dict[str, str]  # local cluster id -> JSON text
+    profiles: dict[str, str]  # account id -> JSON text (members of flagged clusters)
 
 
 def publish(
@@ -163,6 +165,15 @@ def _publish(
     lap("members_edges")
     _write_accounts(conn, prep, id_map, dataset)
     lap("accounts")
+    conn.execute(account_profiles.delete().where(account_profiles.c.dataset == dataset))
+    if prep.profiles:
+        _bulk_insert(
+            conn,
+            account_profiles,
+            ["dataset", "account_id", "profile"],
+            _rows([dataset] * len(prep.profiles), list(prep.profiles), list(prep.profiles.values())),
+        )
+    lap("profiles")
     conn.execute(
         runs.update()
         .where(runs.c.run_id == run_id)
@@ -545,7 +556,9 @@ def _prepare(detection: Detection) -> _Prepared:
     )
     _check_in(edges["cluster_id"], set(clu["cluster_id"]), "edges", "cluster_id")
     evidence = {str(k): _json_text(v) for k, v in (detection.evidence or {}).items()}
-    return _Prepared(acc, clu, members, edges, evidence)
+    profiles = {str(k): _json_text(v) for k, v in (getattr(detection, "profiles", None) or {}).items()}
+    _check_in(pd.Series(list(profiles), dtype=object), set(acc["account_id"]), "profiles", "account_id")
+    return _Prepared(acc, clu, members, edges, evidence, profiles)
 
 
 def _text(col: pd.Series) -> pd.Series:

@@ -153,6 +153,14 @@ def account(db: Snapshot, account_id: str, dataset: str | None = None) -> dict[s
     return None if row is None else dict(zip(ACCOUNT, row, strict=True))
 
 
+def profile(db: Snapshot, account_id: str, dataset: str) -> dict[str, Any] | None:
+    """The account's profile in ``dataset``'s latest run (None: it has none)."""
+    row = db.one(
+        "SELECT profile FROM account_profiles WHERE dataset = ? AND account_id = ?", (dataset, account_id)
+    )
+    return None if row is None else _json(row[0])
+
+
 def cluster(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
     """Needs a snapshot: three statements."""
     row = db.one(f"SELECT {_SUMMARY_SQL}, evidence FROM clusters WHERE cluster_id = ?", (cluster_id,))

@@ -23,11 +23,12 @@ from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
 from service.store.tables import DEFAULT_DATASET, counters, metadata, runs
+from service.store.tables import account_profiles as account_profiles_table
 from service.store.tables import accounts as accounts_table
 from service.store.tables import clusters as clusters_table
 
 DEFAULT_URL = "sqlite:///ringscope.db"
-SCHEMA_VERSION = 3  # 3: datasets (runs, clusters, events and accounts belong to one)
+SCHEMA_VERSION = 4  # 3: datasets (runs, clusters, events and accounts belong to one); 4: account profiles
 MAX_LIMIT = 1000
 
 
@@ -126,14 +127,22 @@ class Store:
             return conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
     def _migrate(self) -> None:
-        """Brings a schema-2 store (before datasets) to schema 3 in one transaction: every existing
-        run, cluster, event and account joins the dataset ``default``. Other versions are refused."""
+        """Brings an older store to SCHEMA_VERSION in one transaction. From 2 (before datasets):
+        every existing run, cluster, event and account joins the dataset ``default``. From 3: the
+        account profiles table is created (empty until the next publish). Other versions are
+        refused."""
         names = set(inspect(self.engine).get_table_names())
         if "counters" not in names:
             return  # a new store
         with self.engine.begin() as conn:
             found = conn.execute(select(counters.c.value).where(counters.c.name == "schema")).scalar()
             if found is None or found == SCHEMA_VERSION:
+                return
+            if found == 3:
+                account_profiles_table.create(conn)
+                conn.execute(
+                    counters.update().where(counters.c.name == "schema").values(value=SCHEMA_VERSION)
+                )
                 return
             if found != 2:
                 raise StoreSchemaError(
@@ -157,6 +166,7 @@ class Store:
                 f" SELECT '{DEFAULT_DATASET}', account_id, score, cluster_id, verdict FROM accounts_v2"
             )
             conn.exec_driver_sql("DROP TABLE accounts_v2")
+            account_profiles_table.create(conn)
             conn.execute(counters.update().where(counters.c.name == "schema").values(value=SCHEMA_VERSION))
 
     def _check_schema(self) -> None:
@@ -314,6 +324,19 @@ class Store:
             return None
         with self.reading(snapshot=False) as db:
             return queries.account(db, account_id, dataset)
+
+    def profile(self, account_id: str, dataset: str | None = None) -> dict[str, Any] | None:
+        """The account's verdict (as :meth:`account`) plus ``profile`` (creation time, identifiers,
+        recent events, strongest links: :mod:`graphs.profiles`; None for an account in no flagged
+        cluster), or None when the account is unknown."""
+        if not _storable(account_id) or (dataset is not None and not _storable(dataset)):
+            return None
+        with self.reading() as db:
+            found = queries.account(db, account_id, dataset)
+            if found is None:
+                return None
+            found["profile"] = queries.profile(db, account_id, found["dataset"])
+            return found
 
     def cluster(self, cluster_id: str) -> dict[str, Any] | None:
         """A cluster's summary plus ``evidence``, ``members`` (``account_id, score``, best first) and

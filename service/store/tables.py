@@ -116,6 +116,16 @@ accounts = Table(
     sqlite_with_rowid=False,
 )
 
+# Each dataset's latest run's account profiles (members of flagged clusters only; graphs.profiles).
+account_profiles = Table(
+    "account_profiles",
+    metadata,
+    Column("dataset", String(200), primary_key=True, server_default=DEFAULT_DATASET),
+    Column("account_id", String, primary_key=True),
+    Column("profile", JSON, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # The change feed: one event per cluster per run in which it appeared, changed verdict, changed
 # members or dissolved. seq is global and only grows; a cluster's history is its events.
 cluster_events = Table(

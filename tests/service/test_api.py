@@ -221,6 +221,33 @@ def test_one_json_log_line_per_request(client: TestClient, caplog) -> None:
 V1 = ["/v1/accounts/a1", "/v1/clusters", "/v1/clusters/c-000001", "/v1/clusters/c-000001/graph"]
 
 
+def test_profile(store_url: str) -> None:
+    """A member of a flagged cluster has a profile (investigators); others have none."""
+    d = detection_one()
+    profile = {
+        "created_at": 1700000000,
+        "first_seen": 1767225600,
+        "last_seen": 1767229200,
+        "events": 4,
+        "targets": 2,
+        "identifiers": [{"type": "device", "id": "d1", "uses": 2, "users_total": 5}],
+        "recent": [{"ts": 1767229200, "action": "like", "entity_type": "content", "entity_id": "p1"}],
+        "neighbours": [{"account_id": "a2", "weight": 1.5, "relations": ["coaction", "device"]}],
+    }
+    d.profiles = {"a1": profile}
+    with (
+        Store(store_url) as s,
+        TestClient(create_app(Settings(store_url=store_url, api_keys=API_KEYS), store=s)) as c,
+    ):
+        s.publish(d)
+        r = c.get("/v1/profiles/a1", headers=INV)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["verdict"] == "ring" and body["cluster_id"] == "c-000001" and body["profile"] == profile
+        assert c.get("/v1/profiles/x1", headers=INV).json()["profile"] is None
+        assert c.get("/v1/profiles/a1", params={"dataset": "elsewhere"}, headers=INV).status_code == 404
+
+
 @pytest.mark.parametrize("path", V1)
 @pytest.mark.parametrize(
     "headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "wrong"}], ids=["none", "empty", "wrong"]
@@ -232,7 +259,7 @@ def test_no_key_or_wrong_key_is_401_without_data(client: TestClient, path: str, 
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/clusters/c-000001", "/v1/clusters/c-000001/graph", "/v1/clusters/nope"]
+    "path", ["/v1/clusters/c-000001", "/v1/clusters/c-000001/graph", "/v1/clusters/nope", "/v1/profiles/a1"]
 )
 def test_enforcement_sees_no_members_evidence_or_graph(client: TestClient, path: str) -> None:
     r = client.get(path, headers=ENF)
@@ -248,7 +275,13 @@ def test_auth_comes_before_parameter_checks(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/accounts/nobody", "/v1/clusters/c-999999", "/v1/clusters/c-999999/graph", "/v1/accounts/a%00"],
+    [
+        "/v1/accounts/nobody",
+        "/v1/clusters/c-999999",
+        "/v1/clusters/c-999999/graph",
+        "/v1/accounts/a%00",
+        "/v1/profiles/nobody",
+    ],
 )
 def test_unknown_ids_are_404_with_json(client: TestClient, path: str) -> None:
     r = client.get(path, headers=INV)
@@ -399,7 +432,7 @@ def test_fuzz_no_500_and_responses_match_schema(app: FastAPI, headers: dict, mod
     generation = schemathesis.GenerationMode(mode)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 12
     # The SSE feed never ends by design (tests/service/test_feed.py covers it over a real server).
     operations = [op for op in operations if op.path != "/v1/feed"]
 

@@ -436,6 +436,8 @@ def test_a_store_from_before_datasets_is_migrated(store_url: str) -> None:
 
     old = sa.MetaData()
     for t in metadata.sorted_tables:
+        if t.name == "account_profiles":  # schema 4
+            continue
         cols = [c.copy() for c in t.columns if c.name != "dataset"]
         idx = [
             sa.Index(i.name, *[c.name for c in i.columns], unique=i.unique)
@@ -461,6 +463,44 @@ def test_a_store_from_before_datasets_is_migrated(store_url: str) -> None:
         result = s.publish(detection_one())
         assert s.account("a1")["run_id"] == result.run_id and s.account("q1") is None
         assert {c["dataset"] for c in pull_all(s)[0]} == {"default"}
+
+
+def test_a_schema_3_store_gets_the_profiles_table(store_url: str) -> None:
+    """A schema-3 store (before account profiles) opens as schema 4 and publishes profiles."""
+    import sqlalchemy as sa
+
+    from service.store.tables import metadata
+
+    engine = sa.create_engine(store_url)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name != "account_profiles"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO counters (name, value) VALUES ('schema', 3), ('cluster', 0), ('seq', 0)")
+        )
+    assert "account_profiles" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    with Store(store_url) as s:
+        d = detection_one()
+        d.profiles = {"a1": {"created_at": 1, "identifiers": []}}
+        s.publish(d)
+        assert s.profile("a1")["profile"] == {"created_at": 1, "identifiers": []}
+        assert s.profile("b1")["profile"] is None and s.profile("nobody") is None
+
+
+def test_profiles_are_replaced_per_dataset(store: Store) -> None:
+    d = detection_one()
+    d.profiles = {"a1": {"events": 3}}
+    store.publish(d, dataset="demo")
+    store.publish(_other_platform(detection_one()), dataset="elsewhere")
+    assert store.profile("a1", "demo")["profile"] == {"events": 3}
+    d.profiles = {"a2": {"events": 5}}
+    store.publish(d, dataset="demo")
+    assert store.profile("a1", "demo")["profile"] is None
+    assert store.profile("a2", "demo")["profile"] == {"events": 5}
+    bad = detection_one()
+    bad.profiles = {"ghost": {}}
+    with pytest.raises(ValueError, match="profiles row 0, column 'account_id': 'ghost'"):
+        store.publish(bad, dataset="demo")
 
 
 def test_a_run_that_contradicts_a_decision_flags_it(store: Store) -> None:

@@ -368,6 +368,30 @@ def test_ring_member_lookup_shows_its_cluster(page, world: World, tmp_path: Path
     assert page.url.endswith(f"#/cluster/{world.cluster_id}")
 
 
+def test_account_card_shows_its_profile_and_expands_neighbours(page, world: World, tmp_path: Path) -> None:
+    """The card of a ring member lists its identifiers, latest events and strongest links; a button
+    draws those links in the graph (accounts outside the cluster as hollow nodes)."""
+    found = world.store.profile(world.member)
+    p = found["profile"]
+    assert p and p["identifiers"] and p["neighbours"]
+    page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/account/{world.member}")
+    _cluster_ready(page)
+    page.wait_for_selector("#account-neighbours")
+    card = page.inner_text("#account-profile")
+    assert all(x["id"] in card for x in p["identifiers"])
+    assert all(e["entity_id"] in card for e in p["recent"])
+    assert page.locator("#account-neighbours li").count() == len(p["neighbours"])
+    members = {m["account_id"] for m in world.store.cluster(world.cluster_id)["members"]}
+    outside = [n["account_id"] for n in p["neighbours"] if n["account_id"] not in members]
+    before = page.evaluate("window.__cy.nodes('[!entity]').length")
+    page.click("#expand-neighbours")
+    assert page.evaluate("window.__cy.nodes('[!entity]').length") == before + len(outside)
+    assert page.evaluate("window.__cy.edges('[?neighbour]').length") >= 1
+    assert page.evaluate("window.__cy.nodes('[?outside]').length") == len(outside)
+    assert page.is_disabled("#expand-neighbours")
+    page.screenshot(path=str(tmp_path / "profile.png"), full_page=True)
+
+
 def test_ring_list_filters_and_loads_more(page, world: World, tmp_path: Path) -> None:
     # ?key= works once and leaves the address bar; the list pages 2 at a time.
     page.goto(f"{world.base}/?key={INVESTIGATOR_KEY}#/?verdict=ring&limit=2")

@@ -141,8 +141,45 @@ function graphStyle(nEdges, nNodes) {
     },
     { selector: 'node[kind = "shared"]', style: { shape: 'diamond', 'border-color': '#d62728' } },
     { selector: 'node[kind = "target"]', style: { shape: 'round-rectangle', 'border-color': '#7b3fb8' } },
+    { selector: 'node[?outside]', style: { 'background-color': '#ffffff', 'border-width': 2, 'border-color': '#555', 'border-style': 'dashed' } },
+    { selector: 'edge[?neighbour]', style: { opacity: 0.9, 'curve-style': 'bezier' } },
     { selector: 'edge[entityLink]', style: { 'line-color': '#999', width: 0.7, opacity: 0.5, 'line-style': 'dotted', 'curve-style': 'haystack' } },
   ];
+}
+
+/** Adds an account's strongest links to the drawing: neighbours outside it as hollow nodes placed
+ * around the account, one edge per link coloured by its first relation. Returns how many links
+ * were added (0 when they are all drawn already). */
+export function expandNeighbours(cy, accountId, neighbours) {
+  const centre = cy.getElementById(accountId);
+  if (!centre || !centre.length) return 0;
+  const { x, y } = centre.position();
+  const fresh = neighbours.filter((n) => !cy.getElementById(n.account_id).length);
+  const added = [];
+  fresh.forEach((n, i) => {
+    const angle = (2 * Math.PI * i) / Math.max(1, fresh.length);
+    added.push({
+      group: 'nodes',
+      data: { id: n.account_id, label: n.account_id.length > 14 ? `${n.account_id.slice(0, 12)}…` : n.account_id, score: 0, outside: true },
+      position: { x: x + 90 * Math.cos(angle), y: y + 90 * Math.sin(angle) },
+    });
+  });
+  let links = 0;
+  for (const n of neighbours) {
+    const key = `nb:${[accountId, n.account_id].sort().join('\u0000')}`;
+    if (cy.getElementById(key).length) continue;
+    const g = relationGroup(String((n.relations || [])[0] || 'other'));
+    added.push({
+      group: 'edges',
+      data: {
+        id: key, source: accountId, target: n.account_id, relation: (n.relations || []).join(' + '), group: g.key,
+        color: g.color, weight: Math.min(1, n.weight ?? 0.3), dashed: 'solid', neighbour: true,
+      },
+    });
+    links++;
+  }
+  if (added.length) cy.add(added);
+  return links;
 }
 
 export function drawGraph(host, legend, info, graph, onSelect, drawing, ev) {

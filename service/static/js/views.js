@@ -4,7 +4,7 @@ import { state } from './state.js';
 import { ApiError, api, currentKey, errorBox, pool } from './api.js';
 import { $, enc, h } from './dom.js';
 import { accountLink, badge, clusterLink, dateRange, fmtDuration, fmtPct, fmtScore, fmtTime, relationGroup, scoreBar, wasText } from './format.js';
-import { drawGraph, layout } from './graph.js';
+import { drawGraph, expandNeighbours, layout } from './graph.js';
 import { sortableTable } from './table.js';
 import { drawTimeline } from './timeline.js';
 
@@ -255,8 +255,52 @@ export function accountCard(acc, closeable, ev) {
       fact('Cluster', acc.cluster_id ? clusterLink(acc.cluster_id) : 'none'),
       fact('Dataset', acc.dataset || 'default'),
       fact('Run', String(acc.run_id))),
-    ev ? accountEvidence(acc.account_id, ev) : null);
+    ev ? accountEvidence(acc.account_id, ev) : null,
+    acc.cluster_id ? accountProfile(acc.account_id, acc.dataset) : null);
   return card;
+}
+
+/** The account's profile (investigators: creation time, identifiers, latest events, strongest
+ * links), loaded after the card is on screen; members of flagged clusters only. */
+function accountProfile(id, dataset) {
+  const slot = h('div', { class: 'account-profile', id: 'account-profile' }, h('p', { class: 'muted small' }, 'Loading profile…'));
+  const entityLink = (raw) => h('a', { href: `#/entity/${enc(raw)}`, class: 'mono' }, raw);
+  const list = (items) => h('ul', { class: 'plain small' }, items);
+  const q = dataset ? `?dataset=${enc(dataset)}` : '';
+  api(`/v1/profiles/${enc(id)}${q}`).then((found) => {
+    const p = found.profile;
+    if (!p) {
+      slot.replaceChildren(h('p', { class: 'muted small' }, 'No profile: profiles are kept for members of ring and suspicious clusters.'));
+      return;
+    }
+    const expand = h('button', { type: 'button', class: 'small', id: 'expand-neighbours' }, 'Draw these links in the graph');
+    expand.addEventListener('click', () => {
+      const cur = state.current;
+      const n = cur && cur.expand ? cur.expand(id, p.neighbours) : 0;
+      expand.textContent = n ? `${n} links drawn (hollow: accounts outside the cluster)` : 'All these links are drawn already';
+      expand.disabled = true;
+    });
+    slot.replaceChildren(
+      h('dl', { class: 'facts' },
+        fact('Created', fmtTime(p.created_at)),
+        fact('Active', dateRange(p.first_seen, p.last_seen)),
+        fact('Events', p.events.toLocaleString()),
+        fact('Targets', p.targets.toLocaleString())),
+      p.identifiers.length ? h('div', {}, h('h3', {}, 'Identifiers (least shared first)'), list(p.identifiers.map((x) =>
+        h('li', {}, `${x.type} `, entityLink(x.id), ` · ${x.uses} uses · ${x.users_total.toLocaleString()} ${x.users_total === 1 ? 'user' : 'users'} in all`)))) : null,
+      p.recent.length ? h('div', {}, h('h3', {}, 'Latest events'), list(p.recent.map((e) =>
+        h('li', {}, `${fmtTime(e.ts)} ${e.action} ${e.entity_type} `, entityLink(e.entity_id))))) : null,
+      p.neighbours.length ? h('div', { id: 'account-neighbours' }, h('h3', {}, 'Strongest links'), list(p.neighbours.map((n) =>
+        h('li', {}, accountLink(n.account_id), ` · ${n.relations.join(', ')} · weight ${fmtScore(n.weight)}`))),
+      state.current && state.current.expand ? expand : null) : null);
+  }).catch((err) => {
+    if (err instanceof ApiError && err.status === 403) {
+      slot.replaceChildren(h('p', { class: 'muted small' }, 'Identifiers and links need an investigator key.'));
+    } else {
+      slot.replaceChildren(errorBox(err, 'Profile'));
+    }
+  });
+  return slot;
 }
 
 /** What the cluster's evidence says about one member: the identifiers it shares, the campaigns it
@@ -465,7 +509,8 @@ export function renderCluster(c, graphResult, account) {
   // In-place selections start new navigations (seq), so "still on screen" is this token, not seq.
   const token = {};
   const alive = () => state.current !== null && state.current.token === token;
-  state.current = { clusterId: c.cluster_id, members: memberIds, select, showAccount: showAccountCard, token };
+  const expand = (accountId, neighbours) => (cy ? expandNeighbours(cy, accountId, neighbours) : 0);
+  state.current = { clusterId: c.cluster_id, members: memberIds, select, showAccount: showAccountCard, expand, token };
   if (account) {
     showAccountCard(account);
     select(account.account_id);
