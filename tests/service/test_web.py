@@ -338,6 +338,9 @@ def test_ring_member_lookup_shows_its_cluster(page, world: World, tmp_path: Path
     # Clicking a node in the graph shows that account, in place (same graph, no reload).
     other = next(m for m in members if m != world.member)
     page.evaluate("() => { window.__cy.scratch('_keep', 1); }")  # (scratch() returns cy: don't ship it)
+    page.wait_for_selector("#account-profile dl, #account-profile p:not(:has-text('Loading'))")
+    page.locator("#graph").scroll_into_view_if_needed()
+    page.wait_for_timeout(400)  # cytoscape re-reads where its canvas is a moment after a scroll
     pos = page.evaluate(
         "id => { const n = window.__cy.getElementById(id).renderedPosition();"
         " const r = document.getElementById('graph').getBoundingClientRect();"
@@ -499,6 +502,16 @@ def test_investigator_decides_from_the_cluster_view(page, small: Served, tmp_pat
     page.screenshot(path=str(tmp_path / "decided.png"), full_page=True)
     made = small.store.cluster(cid)["decisions"]
     assert [(d["decision"], d["reason"]) for d in made][-1] == ("confirm", "same emulator, same minute")
+    # One member rejected: select it (a row), tick "only the selected member".
+    member = small.store.cluster(cid)["members"][-1]["account_id"]
+    page.click(f"#members tbody tr[data-key='{member}'] td[data-col=score]")
+    page.wait_for_selector(f"#account-card[data-account='{member}']")
+    page.check("#decision-member-only")
+    page.fill("#decision-reason", "a real customer")
+    page.click("#decide-reject")
+    expect(page.locator("#decision-status")).to_contain_text(f"Recorded: reject for {member}")
+    last = small.store.cluster(cid)["decisions"][-1]
+    assert last["decision"] == "reject" and last["account_id"] == member
 
 
 def test_list_shows_verdict_quality(page, small: Served) -> None:

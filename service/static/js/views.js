@@ -267,7 +267,10 @@ function accountProfile(id, dataset) {
   const entityLink = (raw) => h('a', { href: `#/entity/${enc(raw)}`, class: 'mono' }, raw);
   const list = (items) => h('ul', { class: 'plain small' }, items);
   const q = dataset ? `?dataset=${enc(dataset)}` : '';
-  api(`/v1/profiles/${enc(id)}${q}`).then((found) => {
+  // The card grows when the profile arrives and moves the graph down: cytoscape caches where its
+  // container is, so it must be told (or clicks land on the wrong node).
+  const moved = () => { if (state.liveCy) state.liveCy.resize(); };
+  api(`/v1/profiles/${enc(id)}${q}`).finally(() => setTimeout(moved, 0)).then((found) => {
     const p = found.profile;
     if (!p) {
       slot.replaceChildren(h('p', { class: 'muted small' }, 'No profile: profiles are kept for members of ring and suspicious clusters.'));
@@ -627,15 +630,22 @@ function decisionForm(c) {
   const reason = h('input', { id: 'decision-reason', type: 'text', maxlength: 200, placeholder: 'reason (required)' });
   const note = h('input', { id: 'decision-note', type: 'text', maxlength: 4000, placeholder: 'note (optional)' });
   const status = h('span', { id: 'decision-status', class: 'small muted' });
+  const memberOnly = h('input', { id: 'decision-member-only', type: 'checkbox' });
   const send = async (decision) => {
     const text = reason.value.trim();
     if (!text) { status.textContent = 'Give a reason first.'; reason.focus(); return; }
+    const card = document.getElementById('account-card');
+    const selected = card ? card.dataset.account : null;
+    if (memberOnly.checked && !selected) { status.textContent = 'Select a member first (a row or a node).'; return; }
     status.textContent = 'Saving…';
+    const body = { decision, reason: text, note: note.value.trim() || null };
+    if (memberOnly.checked) body.members = [selected];
     try {
-      await api(`/v1/clusters/${enc(c.cluster_id)}/decisions`, { decision, reason: text, note: note.value.trim() || null });
+      await api(`/v1/clusters/${enc(c.cluster_id)}/decisions`, body);
       const fresh = await api(`/v1/clusters/${enc(c.cluster_id)}`);
       $('#decision-state').replaceWith(decisionState(fresh.decision));
-      status.textContent = `Recorded: ${decision} (${fresh.decisions.length} decision${fresh.decisions.length === 1 ? '' : 's'} in all).`;
+      const whom = body.members ? ` for ${body.members[0]}` : '';
+      status.textContent = `Recorded: ${decision}${whom} (${fresh.decisions.length} decision${fresh.decisions.length === 1 ? '' : 's'} in all).`;
       reason.value = '';
       note.value = '';
     } catch (err) {
@@ -646,6 +656,8 @@ function decisionForm(c) {
     reason, note,
     h('button', { type: 'button', id: 'decide-confirm', onclick: () => send('confirm') }, 'Confirm ring'),
     h('button', { type: 'button', id: 'decide-reject', class: 'secondary', onclick: () => send('reject') }, 'Reject'),
+    h('label', { class: 'small', title: 'decide for the account shown in the card above, not the whole cluster' },
+      memberOnly, ' only the selected member'),
     status);
 }
 
