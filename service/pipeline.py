@@ -26,6 +26,7 @@ from graphs.profiles import account_profiles
 from graphs.refine import RefineParams, refinement_steps
 from graphs.scoring import (
     BENIGN,
+    RING,
     StructuralScorer,
     VerdictParams,
     account_scores,
@@ -295,7 +296,10 @@ def run_detection(
         reason = verdict_reason(c_verdict[i], c_score[i], p.verdict, ring_threshold)
         strongest = evidence[key].get("summary", [])
         if len(strongest) > 1:  # the last line (density) is not evidence of its own
-            reason += f"; strongest evidence: {strongest[0]}"
+            reason += f"; strongest evidence: {strongest[0].rstrip('.')}"
+        against = evidence[key].get("against") or []
+        if c_verdict[i] != RING and against:
+            reason += f"; against a ring: {'; '.join(against)}"
         evidence[key]["verdict_reason"] = reason
     run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
     return Detection(acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles)

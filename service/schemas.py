@@ -248,6 +248,10 @@ class EntityCluster(BaseModel):
     kind: Literal["shared", "target"] = Field(description="shared identifier, or synchronised target")
     members: int = Field(description="members on it (shared) or acting on it together (target)")
     users_total: int | None = Field(description="accounts using it in all (shared identifiers)")
+    member_ids: list[str] = Field(
+        default_factory=list,
+        description="members on it, as a ring or suspicious cluster's evidence lists them (at most 200)",
+    )
     cluster: ClusterSummary
 
 

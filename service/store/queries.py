@@ -232,8 +232,31 @@ def entity_clusters(
     for r in rows:
         item = {"entity_type": r[0], "kind": r[1], "members": r[2], "users_total": r[3]}
         item["cluster"] = _summary(r[4:])
+        item["member_ids"] = _entity_members(db, item["cluster"]["cluster_id"], entity_id, r[0], r[1])
         out.append(item)
     return out
+
+
+def _entity_members(db: Snapshot, cluster_id: str, entity_id: str, entity_type: str, kind: str) -> list[str]:
+    """The members on the entity as the cluster's evidence lists them (flagged clusters; at most 200)."""
+    row = db.one("SELECT evidence FROM clusters WHERE cluster_id = ?", (cluster_id,))
+    ev = _json(row[0]) if row else {}
+    if kind == "shared":
+        found = [
+            e
+            for e in ev.get("shared_entities") or []
+            if e.get("id") == entity_id and e.get("type") == entity_type
+        ]
+    else:
+        found = [
+            c
+            for c in ev.get("campaigns") or []
+            if c.get("target") == entity_id and c.get("target_type") == entity_type
+        ]
+    ids: list[str] = []
+    for e in found:
+        ids += [m for m in e.get("member_ids") or [] if m not in ids]
+    return ids
 
 
 def cluster_graph(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:

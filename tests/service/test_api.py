@@ -636,6 +636,7 @@ def test_search_by_identifier(client: TestClient) -> None:
     (hit,) = body["clusters"]
     assert hit["entity_type"] == "device" and hit["kind"] == "shared" and hit["members"] == 5
     assert hit["cluster"]["cluster_id"] == "c-000001" and hit["cluster"]["verdict"] == "ring"
+    assert hit["member_ids"] == []  # this evidence lists no member ids
     assert client.get("/v1/entities/dev-1", params={"type": "ip"}, headers=INV).status_code == 404
     assert client.get("/v1/entities/nothing-here", headers=INV).status_code == 404
     assert client.get("/v1/entities/dev-1", headers=ENF).status_code == 403

@@ -531,6 +531,9 @@ def test_search_by_identifier_shows_its_clusters(page, world: World, tmp_path: P
     assert page.inner_text("#entity-id") == shared["id"]
     assert world.cluster_id in _column(page, "entity-clusters", "cluster_id")
     assert set(_column(page, "entity-clusters", "dataset")) == {"default"}
+    # The accounts on it, as the evidence lists them, each a link to its card.
+    row = page.locator(f"#entity-clusters tbody tr[data-key='{world.cluster_id}'] td[data-col=member_ids] a")
+    assert row.all_inner_texts() == shared["member_ids"][:12]
     page.screenshot(path=str(tmp_path / "identifier.png"), full_page=True)
     page.click(f"#entity-clusters tbody tr[data-key='{world.cluster_id}'] td[data-col=members]")
     _cluster_ready(page)

@@ -526,7 +526,7 @@ export function renderCluster(c, graphResult, account) {
 
 export function evidenceParts(ev, size) {
   const parts = [];
-  const shown = new Set(['summary', 'verdict_reason', 'shared_entities', 'campaigns', 'creation', 'structure',
+  const shown = new Set(['summary', 'verdict_reason', 'against', 'shared_entities', 'campaigns', 'creation', 'structure',
     'synchronised_targets', 'timeline', 'strongest_edges']);
   if (Array.isArray(ev.summary) && ev.summary.length) {
     parts.push(h('ul', { class: 'summary', id: 'evidence-summary' }, ev.summary.map((line) => h('li', {}, line))));
@@ -676,6 +676,15 @@ export async function showEntity(id, mine) {
     { key: 'verdict', label: 'Verdict', value: (r) => r.cluster.verdict, render: (r) => badge(r.cluster.verdict) },
     { key: 'kind', label: 'As', render: (r) => (r.kind === 'shared' ? `shared ${r.entity_type}` : `synchronised target (${r.entity_type})`) },
     { key: 'members', label: 'Members on it', numeric: true, render: (r) => `${r.members} of ${r.cluster.size}` },
+    {
+      key: 'member_ids', label: 'Accounts', value: (r) => (r.member_ids || []).length,
+      render: (r) => {
+        const ids = r.member_ids || [];
+        if (!ids.length) return h('span', { class: 'muted small' }, 'not listed (benign cluster)');
+        const shown = ids.slice(0, 12).flatMap((a, i) => (i ? [' ', accountLink(a)] : [accountLink(a)]));
+        return h('span', { class: 'small' }, ...shown, ids.length > 12 ? ` +${ids.length - 12} more` : '');
+      },
+    },
     { key: 'users_total', label: 'Users in all', numeric: true, render: (r) => (r.users_total ?? '') },
     { key: 'status', label: 'Status', value: (r) => r.cluster.status, render: (r) => h('span', { class: `status s-${r.cluster.status}` }, r.cluster.status) },
     { key: 'dataset', label: 'Dataset', value: (r) => r.cluster.dataset, render: (r) => r.cluster.dataset, cls: 'mono small' },
