@@ -26,6 +26,7 @@ from gnn.config import TrainConfig, parse_config
 from gnn.errors import GraphDataError
 from gnn.features import FeatureScaler
 from gnn.metrics import best_threshold
+from gnn.progress import Epoch, report
 from gnn.registry import get_model
 
 WEIGHTS_FILE = "model.pt"
@@ -334,6 +335,20 @@ class GNNScorer:
                 if stop.update(epoch, record["val_ap"], record["val_loss"]):
                     best_state = copy.deepcopy(module.state_dict())
             self.history_.append(record)
+            report(
+                Epoch(
+                    epoch,
+                    cfg.epochs,
+                    record["loss"],
+                    record.get("val_ap"),
+                    float(stop.best[0]) if val.any() and stop.best_epoch else None,
+                    stop.best_epoch if val.any() else epoch,
+                    time.perf_counter() - start,
+                    min(cfg.epochs - epoch, stop.patience - stop.bad_epochs)
+                    if val.any()
+                    else cfg.epochs - epoch,
+                )
+            )
             if stop.exhausted:
                 break
         self.fit_seconds_ = time.perf_counter() - start

@@ -328,6 +328,7 @@ def train(
     from importlib import resources
 
     from gnn.errors import GNNError
+    from gnn.progress import reporting
     from graphs.events import load_accounts, load_events, load_labels
     from service.training import train_from_log
 
@@ -338,7 +339,10 @@ def train(
             log = load_events(events)
             lab = load_labels(labels)
             acc = load_accounts(accounts) if accounts is not None else None
-        with console.status(f"training ({cfg})"):
+        with (
+            console.status(f"training ({cfg})") as status,
+            reporting(lambda e: status.update(f"training {Path(cfg).stem}: {e.line()}")),
+        ):
             metrics = train_from_log(log, lab, acc, cfg, out, graph_params=graph_params)
     except InputError as exc:
         fail(str(exc))
@@ -354,6 +358,7 @@ def train(
         "seconds_per_epoch",
         "fit_seconds",
         "epochs_run",
+        "best_epoch",
     ):
         if k in metrics:
             v = metrics[k]

@@ -289,3 +289,22 @@ def test_unfitted_scorer_has_no_fitted_attributes(name: str) -> None:
 
     scorer = build_scorer(parse_config({"model": name}))
     assert not [a for a in vars(scorer) if a.endswith("_") and not a.startswith("_")]
+
+
+def test_epochs_are_reported_to_whoever_watches(ring):
+    """Inside ``reporting`` every epoch reaches the reporter with its loss, validation AP, the best so
+    far and an upper bound on the epochs left; outside it nothing is reported."""
+    from gnn.progress import reporting
+
+    data, (train_mask, val_mask, _) = ring
+    seen = []
+    with reporting(seen.append):
+        scorer = build_scorer(quick_config("sage", epochs=30, patience=5)).fit(data, train_mask, val_mask)
+    assert [e.epoch for e in seen] == list(range(1, len(scorer.history_) + 1))
+    assert [e.loss for e in seen] == [h["loss"] for h in scorer.history_]
+    last = seen[-1]
+    assert last.best_epoch == scorer.best_epoch_ and last.best_ap == max(h["val_ap"] for h in scorer.history_)
+    assert all(0 <= e.left <= 30 - e.epoch for e in seen) and (last.left == 0 or len(seen) == 30)
+    assert "val AP" in last.line() and "left" in last.line()
+    build_scorer(quick_config("sage", epochs=3)).fit(data, train_mask, val_mask)
+    assert len(seen) == len(scorer.history_)  # no reporter any more
