@@ -367,6 +367,51 @@ def train(
 
 
 @app.command()
+def evaluate(
+    run: Annotated[Path, typer.Option(help="A `detect --out` folder (accounts and clusters tables).")],
+    labels: Annotated[Path, typer.Option(help="Labels: account_id, is_bot, optional ring_id, ring_kind.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures here.")] = None,
+) -> None:
+    """The quality of a detection run against labels: account ROC-AUC/AP, ring recall/precision."""
+    import json
+
+    from service.evaluation import evaluate_run
+
+    try:
+        rep = evaluate_run(run, labels)
+    except InputError as exc:
+        fail(str(exc))
+    table = Table(title=f"{run} against {labels}", title_justify="left", show_header=False)
+    rows = [
+        ("accounts (labelled)", f"{rep['accounts']:,} ({rep['unlabelled_accounts']:,} unlabelled left out)"),
+        ("labelled accounts not in the run", f"{rep['labelled_not_in_run']:,}"),
+        ("bots", f"{rep['bots']:,}"),
+        ("account ROC-AUC", rep["account_roc_auc"]),
+        ("account AP", rep["account_ap"]),
+        ("ring verdicts: account precision", rep["account_precision"]),
+        ("ring verdicts: account recall", rep["account_recall"]),
+        ("true rings / ring clusters", f"{rep['true_rings']} / {rep['ring_clusters']}"),
+        ("ring recall (Jaccard >= 0.5)", rep["ring_recall"]),
+        ("ring precision (Jaccard >= 0.5)", rep["ring_precision"]),
+    ]
+    rows += [(f"ring recall: {k}", v) for k, v in rep.get("ring_recall_by_kind", {}).items()]
+    if "lookalike_fp_rate" in rep:
+        rows.append(("benign look-alikes flagged", rep["lookalike_fp_rate"]))
+    for name, value in rows:
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    if json_out is not None:
+        text = json.dumps(rep, indent=1, default=float)
+        tmp = json_out.with_name(f".{json_out.name}.tmp")
+        try:
+            tmp.write_text(text + "\n")
+            tmp.replace(json_out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            fail(f"{json_out}: cannot write ({exc.strerror or exc})")
+
+
+@app.command()
 def labels(
     out: Annotated[Path, typer.Option(help="Labels table to write (CSV): account_id, is_bot, ring_id, ...")],
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,

@@ -30,7 +30,7 @@ def world_dir(tmp_path_factory) -> Path:
 
 
 def test_help_on_every_command() -> None:
-    for cmd in ["demo", "validate", "generate", "detect", "train", "serve"]:
+    for cmd in ["demo", "validate", "generate", "detect", "train", "serve", "evaluate", "labels"]:
         res = cli(cmd, "--help")
         assert res.exit_code == 0 and "Usage" in res.output, cmd
 
@@ -76,6 +76,41 @@ def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> 
         assert st.cluster(ring["cluster_id"]) is not None
         assert st.account(member)["cluster_id"] == ring["cluster_id"]
     assert not list(out.glob(".ringscope-*")), "no temporary folders left behind"
+
+
+def test_evaluate_a_run_against_labels(tmp_path: Path, world_dir: Path) -> None:
+    """The figures are quality_report's on the labelled accounts; a partial labels table is judged on
+    what it knows; bad folders are one line."""
+    import json
+
+    from graphs.truth import quality_report
+
+    out = tmp_path / "out"
+    res = cli("detect", events=world_dir / "events.csv", accounts=world_dir / "accounts.csv", out=out)
+    assert res.exit_code == 0, res.output
+    res = cli("evaluate", run=out, labels=world_dir / "labels.csv", json=tmp_path / "q.json")
+    assert res.exit_code == 0, res.output
+    assert "ring recall (Jaccard >= 0.5)" in res.output and "account AP" in res.output
+    got = json.loads((tmp_path / "q.json").read_text())
+    acc = pd.read_csv(out / "accounts.csv", keep_default_na=False, dtype={"cluster_id": str})
+    clu = pd.read_csv(out / "clusters.csv", keep_default_na=False)
+    labels = pd.read_csv(world_dir / "labels.csv", keep_default_na=False).set_index("account_id")
+    want = quality_report(acc, clu, labels)
+    assert (
+        got["account_ap"] == pytest.approx(want["account_ap"]) and got["ring_recall"] == want["ring_recall"]
+    )
+    assert got["unlabelled_accounts"] == 0 and got["ring_recall_by_kind"]
+    # Half the labels: only those accounts count.
+    half = labels.iloc[::2].reset_index()
+    half.to_csv(tmp_path / "half.csv", index=False)
+    res = cli("evaluate", run=out, labels=tmp_path / "half.csv", json=tmp_path / "h.json")
+    assert res.exit_code == 0, res.output
+    h = json.loads((tmp_path / "h.json").read_text())
+    assert h["accounts"] + h["unlabelled_accounts"] == got["accounts"] and h["unlabelled_accounts"] > 0
+    res = cli("evaluate", run=world_dir, labels=world_dir / "labels.csv")
+    assert res.exit_code == 2 and "lacks column" in res.output and "Traceback" not in res.output
+    res = cli("evaluate", run=tmp_path / "nowhere", labels=world_dir / "labels.csv")
+    assert res.exit_code == 2 and "not a folder" in res.output
 
 
 def test_detect_bad_input_writes_nothing(tmp_path: Path) -> None:
