@@ -26,6 +26,8 @@ from gnn.scorers import Scorer, scorer_class
 SCHEMA_FILE = "feature_schema.json"
 CONFIG_FILE = "config.yaml"
 CARD_FILE = "model_card.md"
+METRICS_FILE = "metrics.json"
+SPLIT_FILE = "split.csv"
 METRIC_ORDER = ("roc_auc", "ap", "macro_f1", "recall_at_k", "threshold", "seconds_per_epoch", "fit_seconds")
 
 
@@ -88,8 +90,12 @@ def save_model(
     metrics: dict[str, Any] | None = None,
     feature_names: list[str] | None = None,
     extra_card: dict[str, Any] | None = None,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write a fitted scorer and its description to ``directory`` atomically (replacing any old one).
+
+    Besides the weights: ``config.yaml``, ``feature_schema.json``, ``model_card.md`` and
+    ``metrics.json`` (the metrics and the card's Data lines, for tables and scripts).
 
     Args:
         scorer: a fitted scorer.
@@ -98,6 +104,7 @@ def save_model(
         metrics: test metrics for the model card (``train`` returns them).
         feature_names: names of the columns of ``data.x`` in order; stored in ``feature_schema.json``.
         extra_card: free-form ``key: value`` lines for the card's Data section (dataset, split, ...).
+        extra_files: file name -> text, written into the directory too (``split.csv``).
 
     Returns:
         The directory path.
@@ -131,6 +138,10 @@ def save_model(
         (tmp / CONFIG_FILE).write_text(dump_config(config))
         (tmp / SCHEMA_FILE).write_text(json.dumps(schema, indent=2) + "\n")
         (tmp / CARD_FILE).write_text(model_card(config, metrics, feature_names, extra_card or {}, created))
+        record = {"model": config.model, "created": created, "metrics": metrics, "data": extra_card or {}}
+        (tmp / METRICS_FILE).write_text(json.dumps(record, indent=1, default=_plain) + "\n")
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
         if directory.exists():
             old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
             os.rename(directory, old)
@@ -142,6 +153,14 @@ def save_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return directory
+
+
+def _plain(value: Any) -> Any:
+    """numpy numbers (and anything else json does not know) as plain numbers or text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def load_model(directory: str | Path) -> Scorer:

@@ -32,6 +32,7 @@ class TrainConfig(BaseModel):
     epochs: int = Field(200, gt=0, strict=True)
     patience: int = Field(30, gt=0, strict=True)
     seed: int = Field(0, strict=True)
+    split_seed: int | None = Field(None, strict=True)
     dropout: float = Field(0.0, ge=0, lt=1)
     class_weight: str | float = "balanced"
     scaling: Literal["log1p-standard", "standard", "none"] = "log1p-standard"

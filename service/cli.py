@@ -323,6 +323,10 @@ def train(
     identifiers: IdentifiersOption = None,
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
+    split: Annotated[
+        Path | None,
+        typer.Option(help="Reuse a saved split.csv (from another model directory) instead of drawing one."),
+    ] = None,
 ) -> None:
     """Train a model on labelled events; `detect --model OUT` then uses it."""
     from importlib import resources
@@ -343,7 +347,7 @@ def train(
             console.status(f"training ({cfg})") as status,
             reporting(lambda e: status.update(f"training {Path(cfg).stem}: {e.line()}")),
         ):
-            metrics = train_from_log(log, lab, acc, cfg, out, graph_params=graph_params)
+            metrics = train_from_log(log, lab, acc, cfg, out, graph_params=graph_params, split=split)
     except InputError as exc:
         fail(str(exc))
     except GNNError as exc:
@@ -359,11 +363,18 @@ def train(
         "fit_seconds",
         "epochs_run",
         "best_epoch",
+        "test_positives",
+        "test_rings",
     ):
         if k in metrics:
             v = metrics[k]
             table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     console.print(table)
+    if metrics.get("test_rings", 0) < 5 and metrics.get("test_positives", 0):
+        console.print(
+            f"[yellow]note:[/] the test split holds {metrics['test_rings']} ring(s): these figures mean "
+            "little; label more rings, or compare models on one saved split (--split) over several seeds"
+        )
 
 
 @app.command()

@@ -100,9 +100,13 @@ def test_save_load_gives_identical_scores(model, ring, tmp_path):
     out = save_model(scorer, tmp_path / "m", scorer.config, metrics, names, {"dataset": "ring fixture"})
     expected_weights = "model.joblib" if model == "gbt" else "model.pt"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [expected_weights, "config.yaml", "feature_schema.json", "model_card.md"]
+        [expected_weights, "config.yaml", "feature_schema.json", "model_card.md", "metrics.json"]
     )
     assert json.loads((out / "feature_schema.json").read_text())["features"] == names
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["metrics"]["ap"] == pytest.approx(metrics["ap"]) and record["data"] == {
+        "dataset": "ring fixture"
+    }
     card = (out / "model_card.md").read_text()
     assert "ring fixture" in card and "roc_auc" in card
     loaded = load_model(out)

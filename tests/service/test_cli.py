@@ -146,6 +146,51 @@ def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
     assert "gnn_score" in acc.columns
 
 
+def test_splits_are_saved_reused_and_seeded_apart_from_the_model(tmp_path: Path, world_dir: Path) -> None:
+    """split.csv and metrics.json land in the model directory; --split reuses a split exactly; the
+    split seed moves the split while the initialisation seed does not."""
+    import json
+
+    def train(name: str, config: str, *flags: str, **options) -> Path:
+        cfg = tmp_path / f"{name}.yaml"
+        cfg.write_text(config)
+        res = cli(
+            "train",
+            *flags,
+            events=world_dir / "events.csv",
+            labels=world_dir / "labels.csv",
+            config=cfg,
+            out=tmp_path / name,
+            **options,
+        )
+        assert res.exit_code == 0, res.output
+        return tmp_path / name
+
+    base = "model: mlp\nhidden: 8\nepochs: 5\npatience: 5\n"
+    a = train("a", base + "seed: 0\n")
+    b = train("b", base + "seed: 1\nsplit_seed: 0\n")  # another initialisation, the same split
+    c = train("c", base + "seed: 0\nsplit_seed: 7\n")
+    d = train("d", "model: sage\nhidden: 8\nepochs: 5\npatience: 5\nseed: 3\n", split=a / "split.csv")
+    split = (a / "split.csv").read_text()
+    assert split == (b / "split.csv").read_text() == (d / "split.csv").read_text()
+    assert split != (c / "split.csv").read_text()
+    table = pd.read_csv(a / "split.csv")
+    assert set(table["split"]) == {"train", "val", "test"}
+    record = json.loads((a / "metrics.json").read_text())
+    assert record["model"] == "mlp" and "ap" in record["metrics"] and record["metrics"]["test_rings"] >= 1
+    assert json.loads((d / "metrics.json").read_text())["data"]["split"] == f"from {a / 'split.csv'}"
+    bad = tmp_path / "bad_split.csv"
+    bad.write_text("account_id,split\nx,holdout\n")
+    res = cli(
+        "train",
+        events=world_dir / "events.csv",
+        labels=world_dir / "labels.csv",
+        out=tmp_path / "e",
+        split=bad,
+    )
+    assert res.exit_code == 2 and "row 1" in res.output and "'split'" in res.output
+
+
 def test_train_bad_config_is_one_clear_error(tmp_path: Path, world_dir: Path) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("model: nosuchmodel\n")
