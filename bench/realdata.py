@@ -77,13 +77,15 @@ def run(
         "edges": int(data.edge_index.size(1)),
         "relations": data.relation_names,
         "features": int(data.x.size(1)),
+        "feature_source": getattr(data, "feature_source", "the file's features"),
         "load_seconds": round(load_seconds, 2),
         "torch_threads": torch.get_num_threads(),
     }
     print(
         f"{dataset}{' (synthetic)' if synthetic else ''}: {info['nodes']} nodes "
         f"({info['labelled']} labelled, {info['positives']} positive), "
-        f"{info['edges']} directed edges in {len(data.relation_names)} relations",
+        f"{info['edges']} directed edges in {len(data.relation_names)} relations; "
+        f"features: {info['feature_source']}",
         file=sys.stderr,
     )
     runs = []

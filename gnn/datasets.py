@@ -40,13 +40,22 @@ class FraudDatasetSpec:
     file: str
     relations: tuple[str, ...]
     unlabelled_prefix: int = 0  # leading nodes excluded from train/val/test (y set to -1)
+    #: Other files holding the same graph without features, and the raw metadata they are rebuilt from.
+    rebuilt: tuple[str, ...] = ()
+    metadata: str | None = None
 
 
 DATASETS = {
     "amazon": FraudDatasetSpec(
         "amazon", "Amazon.mat", ("net_upu", "net_usu", "net_uvu"), unlabelled_prefix=3305
     ),
-    "yelpchi": FraudDatasetSpec("yelpchi", "YelpChi.mat", ("net_rur", "net_rtr", "net_rsr")),
+    "yelpchi": FraudDatasetSpec(
+        "yelpchi",
+        "YelpChi.mat",
+        ("net_rur", "net_rtr", "net_rsr"),
+        rebuilt=("YelpChi_structure_rebuilt.mat",),
+        metadata="yelpchi_metadata.gz",
+    ),
 }
 ALIASES = {"yelp": "yelpchi"}
 
@@ -69,8 +78,11 @@ def find_dataset_file(name: str, path: str | Path | None = None) -> Path:
     candidates = []
     if path is not None:
         path = Path(path)
-        candidates.append(path if path.suffix == ".mat" else path / spec.file)
-    candidates.append(SHARED_DATA / spec.file)
+        if path.suffix == ".mat":
+            candidates.append(path)
+        else:
+            candidates += [path / spec.file, *(path / f for f in spec.rebuilt)]
+    candidates += [SHARED_DATA / spec.file, *(SHARED_DATA / f for f in spec.rebuilt)]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -117,11 +129,18 @@ def load_fraud_mat(name: str, path: str | Path | None = None) -> Data:
         mat = scipy.io.loadmat(file)
     except (ValueError, OSError, NotImplementedError) as exc:
         raise DatasetError(f"{file}: cannot read as a MATLAB .mat file ({exc})") from None
-    missing = [k for k in ("features", "label", "homo", *spec.relations) if k not in mat]
+    missing = [k for k in ("label", "homo", *spec.relations) if k not in mat]
+    if "features" not in mat and not (spec.metadata and "review_user_id" in mat):
+        missing.insert(0, "features")
     if missing:
         raise DatasetError(f"{file}: missing key(s) {', '.join(missing)}; expected the CARE-GNN format")
-    features = mat["features"]
-    x = (features.toarray() if sp.issparse(features) else np.asarray(features)).astype(np.float32)
+    if "features" in mat:
+        features = mat["features"]
+        x = (features.toarray() if sp.issparse(features) else np.asarray(features)).astype(np.float32)
+        feature_source, names = "the file's features", None
+    else:
+        x, names = _rebuilt_features(spec, file, mat)
+        feature_source = f"{len(names)} behavioural features rebuilt from {spec.metadata} (no text features)"
     y = np.asarray(mat["label"]).reshape(-1).astype(np.int64)
     n = x.shape[0]
     if y.shape[0] != n:
@@ -146,7 +165,26 @@ def load_fraud_mat(name: str, path: str | Path | None = None) -> Data:
         relation_names=list(spec.relations),
         homo_edge_index=torch.from_numpy(_edges(mat["homo"], n, "homo", file)),
         dataset=spec.name,
+        feature_source=feature_source,
+        feature_names=names,
     )
+
+
+def _rebuilt_features(spec: FraudDatasetSpec, file: Path, mat: dict) -> tuple[np.ndarray, list[str]]:
+    """A features-less rebuilt graph's behavioural features from the raw metadata beside it."""
+    from gnn.yelpchi_features import feature_names, node_features, read_metadata
+
+    meta = next(
+        (d / spec.metadata for d in (file.parent, SHARED_DATA) if (d / spec.metadata).is_file()), None
+    )
+    if meta is None:
+        raise DatasetError(
+            f"{file} has no features; they are rebuilt from {spec.metadata}, "
+            f"not found beside it or in {SHARED_DATA}"
+        )
+    users = np.asarray(mat["review_user_id"]).ravel()
+    prods = np.asarray(mat["review_prod_id"]).ravel()
+    return node_features(read_metadata(meta), users, prods), feature_names()
 
 
 def write_synthetic_mat(
