@@ -38,3 +38,32 @@ def test_runner_saves_and_reuses_its_splits(tmp_path, monkeypatch, capsys):
 def test_runner_refuses_unknown_datasets(tmp_path, capsys):
     assert runner.main(["--datasets", "nosuch", "--out", str(tmp_path)]) == 2
     assert "unknown dataset(s) nosuch" in capsys.readouterr().err
+
+
+def test_transfer_trains_once_and_scores_unseen_worlds(tmp_path):
+    """--transfer: one model per init seed on the union of training worlds, scored on each dataset's
+    evaluation world whole; a regime never trained on is marked held out."""
+    out = tmp_path / "t"
+    args = ["--transfer", "--models", "mlp", "--datasets", "minutes,quiet", "--train-regimes", "minutes"]
+    args += [
+        "--train-worlds",
+        "1",
+        "--init-seeds",
+        "2",
+        "--accounts",
+        "2000",
+        "--epochs",
+        "3",
+        "--out",
+        str(out),
+    ]
+    assert runner.main(args) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert [(r["dataset"], r["init_seed"], r["held_out"]) for r in rows] == [
+        ("minutes", 0, False),
+        ("quiet", 0, True),
+        ("minutes", 1, False),
+        ("quiet", 1, True),
+    ]
+    assert (out / "splits" / "transfer-0.npz").is_file()
+    assert "| quiet (held out) | mlp | 2 |" in (out / "results.md").read_text()
