@@ -41,6 +41,7 @@ import pandas as pd
 from bench.realdata import CONFIG_DIR, resolve_config
 from gnn.errors import GNNError
 from gnn.train import train
+from graphs.files import atomic_write
 
 SHARES = (0.4, 0.2)
 WORLD_SEED = 9000
@@ -63,31 +64,53 @@ def world_dataset(regime: str, n_accounts: int, seed: int = WORLD_SEED) -> tuple
     return data, labels
 
 
+def saved_masks(path: Path, n_nodes: int, names: tuple[str, ...], draw) -> tuple[np.ndarray, ...]:
+    """The boolean masks saved at ``path`` (one per name), or ``draw()``'s, saved there first.
+
+    Raises:
+        GNNError: the saved masks are for a graph of another size.
+    """
+    if path.is_file():
+        saved = np.load(path)
+        masks = tuple(saved[k] for k in names)
+        if masks[0].shape[0] != n_nodes:
+            raise GNNError(
+                f"{path}: a split of {masks[0].shape[0]} nodes for a graph of {n_nodes}; delete it"
+            )
+        return masks
+    masks = tuple(draw())
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez would add ".npz" to a name
+            np.savez_compressed(fh, **dict(zip(names, masks, strict=True)))
+
+    atomic_write(path, write)
+    return masks
+
+
 def load_split(
     out: Path, dataset: str, split_seed: int, data, labels: pd.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The saved split of ``dataset`` for ``split_seed``, drawn and saved first when absent."""
-    path = out / "splits" / f"{dataset}-{split_seed}.npz"
-    n = int(data.num_nodes)
-    if path.is_file():
-        saved = np.load(path)
-        masks = tuple(saved[k] for k in ("train", "val", "test"))
-        if masks[0].shape[0] != n:
-            raise GNNError(f"{path}: a split of {masks[0].shape[0]} nodes for a dataset of {n}; delete it")
-        return masks
-    if labels is None:
-        from gnn.synthetic import stratified_masks
 
-        masks = stratified_masks(data.y, *SHARES, seed=split_seed)
-    else:
+    def draw():
+        if labels is None:
+            from gnn.synthetic import stratified_masks
+
+            return stratified_masks(data.y, *SHARES, seed=split_seed)
         from service.training import ring_split
 
-        masks = ring_split(data.account_ids, labels, seed=split_seed, shares=(*SHARES, 1 - sum(SHARES)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, train=masks[0], val=masks[1], test=masks[2])
-    tmp.replace(path)
-    return masks
+        return ring_split(data.account_ids, labels, seed=split_seed, shares=(*SHARES, 1 - sum(SHARES)))
+
+    path = out / "splits" / f"{dataset}-{split_seed}.npz"
+    return saved_masks(path, int(data.num_nodes), ("train", "val", "test"), draw)
+
+
+def model_configs(models: list[str], config_dir: Path, epochs: int | None) -> dict[str, dict[str, Any]]:
+    """Each model's config (``bench.realdata.resolve_config``), with ``epochs`` overridden when given."""
+    overrides: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
+    return {m: resolve_config(m, config_dir, overrides) for m in models}
 
 
 def test_rings(labels: pd.DataFrame | None, data, test: np.ndarray) -> int | None:
@@ -117,8 +140,7 @@ def run(
     unknown = [d for d in datasets if d != "yelpchi" and d not in REGIMES]
     if unknown:
         raise GNNError(f"unknown dataset(s) {', '.join(unknown)}; known: yelpchi, {', '.join(REGIMES)}")
-    overrides: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
-    configs = {m: resolve_config(m, config_dir, overrides) for m in models}
+    configs = model_configs(models, config_dir, epochs)
     rows: list[dict[str, Any]] = []
     for dataset in datasets:
         if dataset == "yelpchi":
@@ -171,43 +193,26 @@ def run_transfer(
     split_seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Trained on worlds of ``train_regimes``, scored on each dataset's evaluation world."""
-    import torch
-
     from gnn.metrics import evaluate
     from gnn.scoring import disjoint_union
     from graphs.synthetic.regimes import REGIMES
+    from service.training import ring_split
 
     unknown = [d for d in [*datasets, *train_regimes] if d not in REGIMES]
     if unknown:
         raise GNNError(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
-    overrides: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
-    configs = {m: resolve_config(m, config_dir, overrides) for m in models}
-    parts, datas = [], []
-    for regime in train_regimes:
-        for i in range(train_worlds):
-            data, labels = world_dataset(regime, n_accounts, seed=2000 + i)
-            from service.training import ring_split
+    configs = model_configs(models, config_dir, epochs)
+    worlds = [world_dataset(r, n_accounts, seed=2000 + i) for r in train_regimes for i in range(train_worlds)]
+    union = disjoint_union([data for data, _ in worlds])
 
-            tr, va, _ = ring_split(data.account_ids, labels, seed=split_seed, shares=(0.8, 0.2, 0.0))
-            datas.append(data)
-            parts.append((tr, va))
-    union = disjoint_union(datas)
-    union.y = torch.cat([d.y for d in datas])
+    def draw():
+        parts = [
+            ring_split(d.account_ids, lab, seed=split_seed, shares=(0.8, 0.2, 0.0))[:2] for d, lab in worlds
+        ]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
     path = out / "splits" / f"transfer-{split_seed}.npz"
-    if path.is_file():
-        saved = np.load(path)
-        train_mask, val_mask = saved["train"], saved["val"]
-        if train_mask.shape[0] != int(union.num_nodes):
-            raise GNNError(
-                f"{path}: a split of {train_mask.shape[0]} nodes for {int(union.num_nodes)}; delete it"
-            )
-    else:
-        train_mask = np.concatenate([p[0] for p in parts])
-        val_mask = np.concatenate([p[1] for p in parts])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez_compressed(tmp, train=train_mask, val=val_mask)
-        tmp.replace(path)
+    train_mask, val_mask = saved_masks(path, int(union.num_nodes), ("train", "val"), draw)
     evals = {d: world_dataset(d, n_accounts) for d in datasets}
     rows: list[dict[str, Any]] = []
     for name in models:

@@ -412,13 +412,12 @@ def evaluate(
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
     if json_out is not None:
-        text = json.dumps(rep, indent=1, default=float)
-        tmp = json_out.with_name(f".{json_out.name}.tmp")
+        from graphs.files import atomic_write
+
+        text = json.dumps(rep, indent=1, default=float) + "\n"
         try:
-            tmp.write_text(text + "\n")
-            tmp.replace(json_out)
+            atomic_write(json_out, lambda tmp: Path(tmp).write_text(text))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             fail(f"{json_out}: cannot write ({exc.strerror or exc})")
 
 

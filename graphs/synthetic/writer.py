@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..files import atomic_write
 from .world import World
 
 FORMATS = ("csv", "csv.gz", "parquet")
@@ -49,30 +49,11 @@ def write_world(world: World, out_dir: str | os.PathLike, fmt: str = "csv") -> d
         table = pa.Table.from_pandas(frame, preserve_index=False)
         table = table.replace_schema_metadata(None)  # columns are written decoded, not as categoricals
         if fmt == "parquet":
-            _atomic(path, lambda tmp, t=table: _write_parquet(t, tmp))
+            atomic_write(path, lambda tmp, t=table: _write_parquet(t, tmp))
         else:
-            _atomic(path, lambda tmp, t=table: _write_csv(t, tmp, gz=fmt == "csv.gz"))
+            atomic_write(path, lambda tmp, t=table: _write_csv(t, tmp, gz=fmt == "csv.gz"))
         paths[name] = path
     return paths
-
-
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Runs ``write(tmp)`` on a temporary file next to ``path``, then renames it to ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
