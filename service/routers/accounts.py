@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from service.deps import SECURITY, any_role, investigator_only
@@ -11,6 +13,12 @@ from service.store import Store
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=LookupRoute)
 profile_router = APIRouter(prefix="/v1/profiles", tags=["accounts"])
+
+#: ``?dataset=`` of both lookups.
+DatasetQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="the dataset; default: the one with the newest run"),
+]
 
 
 @router.get(
@@ -22,9 +30,7 @@ profile_router = APIRouter(prefix="/v1/profiles", tags=["accounts"])
 )
 async def get_account(
     account_id: str,
-    dataset: str | None = Query(
-        None, min_length=1, max_length=200, description="the dataset; default: the one with the newest run"
-    ),
+    dataset: DatasetQuery = None,
     store: Store = Depends(any_role),
 ) -> dict:
     """The account's score, cluster and verdict from the latest run of its dataset (any role)."""
@@ -43,9 +49,7 @@ async def get_account(
 )
 async def get_profile(
     account_id: str,
-    dataset: str | None = Query(
-        None, min_length=1, max_length=200, description="the dataset; default: the one with the newest run"
-    ),
+    dataset: DatasetQuery = None,
     store: Store = Depends(investigator_only),
 ) -> dict:
     """The account's verdict (as ``GET /v1/accounts/{id}``) and, when it is a member of a ``ring``

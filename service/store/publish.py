@@ -556,7 +556,7 @@ def _prepare(detection: Detection) -> _Prepared:
     )
     _check_in(edges["cluster_id"], set(clu["cluster_id"]), "edges", "cluster_id")
     evidence = {str(k): _json_text(v) for k, v in (detection.evidence or {}).items()}
-    profiles = {str(k): _json_text(v) for k, v in (getattr(detection, "profiles", None) or {}).items()}
+    profiles = {str(k): _json_text(v) for k, v in (detection.profiles or {}).items()}
     _check_in(pd.Series(list(profiles), dtype=object), set(acc["account_id"]), "profiles", "account_id")
     return _Prepared(acc, clu, members, edges, evidence, profiles)
 

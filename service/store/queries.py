@@ -223,7 +223,7 @@ def entity_clusters(
         params.append(entity_type)
     cols = ", ".join(f"c.{c}" for c in SUMMARY)
     rows = db.all(
-        f"SELECT e.entity_type, e.kind, e.members, e.users_total, {cols} FROM cluster_entities e"
+        f"SELECT e.entity_type, e.kind, e.members, e.users_total, {cols}, c.evidence FROM cluster_entities e"
         f" JOIN clusters c ON c.cluster_id = e.cluster_id WHERE {where}"
         " ORDER BY CASE WHEN c.status = 'active' THEN 0 ELSE 1 END, e.members DESC, c.cluster_id LIMIT ?",
         (*params, limit),
@@ -231,16 +231,14 @@ def entity_clusters(
     out = []
     for r in rows:
         item = {"entity_type": r[0], "kind": r[1], "members": r[2], "users_total": r[3]}
-        item["cluster"] = _summary(r[4:])
-        item["member_ids"] = _entity_members(db, item["cluster"]["cluster_id"], entity_id, r[0], r[1])
+        item["cluster"] = _summary(r[4:-1])
+        item["member_ids"] = _entity_members(_json(r[-1]) or {}, entity_id, r[0], r[1])
         out.append(item)
     return out
 
 
-def _entity_members(db: Snapshot, cluster_id: str, entity_id: str, entity_type: str, kind: str) -> list[str]:
+def _entity_members(ev: dict[str, Any], entity_id: str, entity_type: str, kind: str) -> list[str]:
     """The members on the entity as the cluster's evidence lists them (flagged clusters; at most 200)."""
-    row = db.one("SELECT evidence FROM clusters WHERE cluster_id = ?", (cluster_id,))
-    ev = _json(row[0]) if row else {}
     if kind == "shared":
         found = [
             e

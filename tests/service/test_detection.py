@@ -135,12 +135,10 @@ def test_best_jaccard() -> None:
     assert j["a"] == pytest.approx(2 / 3) and j["b"] == pytest.approx(1 / 3)
 
 
-def test_lockstep_straggler_joins_its_campaign_group() -> None:
-    """Five members like four posts within a minute each; 'late' joins two of those campaigns, 'fan'
-    likes the same posts hours later: only 'late' is attached to the cluster."""
-    from graphs.evidence import ClusterContext
-    from graphs.lockstep import attach_lockstep
-
+def _campaign_log(late_at: int, step: int = 1) -> EventLog:
+    """Five members m0-m4 like four posts within a minute of each other; 'late' likes the first two
+    ``late_at`` seconds after each campaign starts, 'fan' likes all four five hours later, 'owner'
+    only logs in. ``step`` rounds every timestamp (86400: a day log)."""
     t0 = 1767225600
     rows = []
     for k in range(4):
@@ -148,10 +146,21 @@ def test_lockstep_straggler_joins_its_campaign_group() -> None:
         for i in range(5):
             rows.append((f"m{i}", start + 10 * i, "like", "content", f"post{k}"))
         if k < 2:
-            rows.append(("late", start + 70, "like", "content", f"post{k}"))
+            rows.append(("late", start + late_at, "like", "content", f"post{k}"))
         rows.append(("fan", start + 5 * 3600, "like", "content", f"post{k}"))
+    rows.append(("owner", t0, "login", "ip", "home-ip"))
     df = pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
-    log = EventLog.from_frame(df)
+    df["timestamp"] = df["timestamp"] // step * step
+    return EventLog.from_frame(df)
+
+
+def test_lockstep_straggler_joins_its_campaign_group() -> None:
+    """Five members like four posts within a minute each; 'late' joins two of those campaigns, 'fan'
+    likes the same posts hours later: only 'late' is attached to the cluster."""
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import attach_lockstep
+
+    log = _campaign_log(late_at=70)
     labels = np.where(pd.Index(log.account_ids).str.startswith("m"), 0, -1)
     ctx = ClusterContext(log, labels, {})
     out = attach_lockstep(ctx, np.array([0]), min_targets=2)
@@ -161,25 +170,12 @@ def test_lockstep_straggler_joins_its_campaign_group() -> None:
 
 
 def _campaign_cluster(step: int = 1) -> tuple:
-    """Five members (m0-m4, linked by coaction edges) like four posts within a minute of each other;
-    'late' liked two of them inside those minutes, 'fan' liked them five hours later, 'owner' only
-    logged in. All eight are in cluster 0. ``step`` rounds every timestamp (86400: a day log)."""
+    """:func:`_campaign_log` with 'late' inside the campaigns' minutes, all eight accounts in cluster
+    0, and the members m0-m4 linked by coaction edges."""
     from graphs.evidence import ClusterContext
     from graphs.relations import Relation
 
-    t0 = 1767225600
-    rows = []
-    for k in range(4):
-        start = t0 + k * 86400
-        for i in range(5):
-            rows.append((f"m{i}", start + 10 * i, "like", "content", f"post{k}"))
-        if k < 2:
-            rows.append(("late", start + 25, "like", "content", f"post{k}"))
-        rows.append(("fan", start + 5 * 3600, "like", "content", f"post{k}"))
-    rows.append(("owner", t0, "login", "ip", "home-ip"))
-    df = pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
-    df["timestamp"] = df["timestamp"] // step * step
-    log = EventLog.from_frame(df)
+    log = _campaign_log(late_at=25, step=step)
     code = {a: i for i, a in enumerate(log.account_ids)}
     pairs = [(code[f"m{i}"], code[f"m{j}"]) for i in range(5) for j in range(i + 1, 5)]
     src = np.array([min(p) for p in pairs], dtype=np.int32)

@@ -67,6 +67,11 @@ export function clusterLink(id) {
   return h('a', { href: `#/cluster/${enc(id)}`, class: 'mono' }, id);
 }
 
+/** An identifier or target, linked to its search. */
+export function entityLink(id) {
+  return h('a', { href: `#/entity/${enc(id)}`, class: 'mono' }, id);
+}
+
 export function scoreBar(score) {
   const w = score === null || score === undefined ? 0 : Math.max(0, Math.min(1, score));
   return h('span', { class: 'scorecell' },

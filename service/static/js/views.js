@@ -3,7 +3,7 @@
 import { state } from './state.js';
 import { ApiError, api, currentKey, errorBox, pool } from './api.js';
 import { $, enc, h } from './dom.js';
-import { accountLink, badge, clusterLink, dateRange, fmtDuration, fmtPct, fmtScore, fmtTime, relationGroup, scoreBar, wasText } from './format.js';
+import { accountLink, badge, clusterLink, dateRange, entityLink, fmtDuration, fmtPct, fmtScore, fmtTime, relationGroup, scoreBar, wasText } from './format.js';
 import { drawGraph, expandNeighbours, layout } from './graph.js';
 import { sortableTable } from './table.js';
 import { drawTimeline } from './timeline.js';
@@ -244,6 +244,8 @@ export async function showAccount(id, mine) {
   await showCluster(acc.cluster_id, acc, mine);
 }
 
+const list = (items) => h('ul', { class: 'plain small' }, items);
+
 export function accountCard(acc, closeable, ev) {
   const card = h('section', { class: 'panel account-card', id: 'account-card', dataset: { account: acc.account_id } },
     h('div', { class: 'panel-head' },
@@ -264,8 +266,6 @@ export function accountCard(acc, closeable, ev) {
  * links), loaded after the card is on screen; members of flagged clusters only. */
 function accountProfile(id, dataset) {
   const slot = h('div', { class: 'account-profile', id: 'account-profile' }, h('p', { class: 'muted small' }, 'Loading profile…'));
-  const entityLink = (raw) => h('a', { href: `#/entity/${enc(raw)}`, class: 'mono' }, raw);
-  const list = (items) => h('ul', { class: 'plain small' }, items);
   const q = dataset ? `?dataset=${enc(dataset)}` : '';
   // The card grows when the profile arrives and moves the graph down: cytoscape caches where its
   // container is, so it must be told (or clicks land on the wrong node).
@@ -309,21 +309,19 @@ function accountProfile(id, dataset) {
 /** What the cluster's evidence says about one member: the identifiers it shares, the campaigns it
  * took part in, and its latest actions in the timeline. */
 function accountEvidence(id, ev) {
-  const entityLink = (text, raw) => h('a', { href: `#/entity/${enc(raw)}`, class: 'mono' }, text);
   const shares = (ev.shared_entities || []).filter((e) => (e.member_ids || []).includes(id));
   const campaigns = (ev.campaigns || []).filter((c) => (c.member_ids || []).includes(id));
   const tl = ev.timeline || {};
   const mine = [];
   (tl.account_id || []).forEach((a, i) => { if (a === id) mine.push(i); });
   const recent = mine.slice(-8).reverse();
-  const list = (items) => h('ul', { class: 'plain small' }, items);
   return h('div', { class: 'account-evidence', id: 'account-evidence' },
     shares.length ? h('div', {}, h('h3', {}, 'Shares'), list(shares.map((e) =>
-      h('li', {}, `${e.type} `, entityLink(e.id, e.id), ` (${e.users_total} users in all)`)))) : null,
+      h('li', {}, `${e.type} `, entityLink(e.id), ` (${e.users_total} users in all)`)))) : null,
     campaigns.length ? h('div', {}, h('h3', {}, 'Took part in'), list(campaigns.map((c) =>
-      h('li', {}, `${c.action} ${c.target_type} `, entityLink(c.target, c.target), ` · ${fmtTime(c.start)}`)))) : null,
+      h('li', {}, `${c.action} ${c.target_type} `, entityLink(c.target), ` · ${fmtTime(c.start)}`)))) : null,
     recent.length ? h('div', {}, h('h3', {}, `Latest actions (${mine.length} in the timeline)`), list(recent.map((i) =>
-      h('li', {}, `${fmtTime(tl.timestamp[i])} ${tl.action[i]} ${tl.target_type[i]} `, entityLink(tl.target[i], tl.target[i]))))) : null,
+      h('li', {}, `${fmtTime(tl.timestamp[i])} ${tl.action[i]} ${tl.target_type[i]} `, entityLink(tl.target[i]))))) : null,
     !shares.length && !campaigns.length && !recent.length
       ? h('p', { class: 'muted small' }, 'The evidence lists no identifier, campaign or action of this account.') : null);
 }
