@@ -22,8 +22,9 @@ test positives and rings the splits hold (a test set of two rings says little: t
 seed on the disjoint union of worlds of the training regimes (``--train-regimes``, default the fit
 regimes but reviews; seeds 2000+, ring-grouped 80/20 train/validation inside every world, saved to
 ``OUT/splits/transfer-<split seed>.npz``) and then scores every dataset's evaluation world whole
-(seed 9000; held-out regimes were never trained on). ``yelpchi`` has other features and is skipped
-there.
+(seed 9000; held-out regimes were never trained on). ``--split-seeds N`` repeats that N times, each
+repeat on new training worlds, a new split and new evaluation worlds (seed 9000 + repeat).
+``yelpchi`` has other features and is skipped there.
 """
 
 from __future__ import annotations
@@ -190,19 +191,49 @@ def run_transfer(
     out: Path,
     epochs: int | None = None,
     config_dir: Path = CONFIG_DIR,
-    split_seed: int = 0,
+    repeats: int = 1,
 ) -> list[dict[str, Any]]:
-    """Trained on worlds of ``train_regimes``, scored on each dataset's evaluation world."""
-    from gnn.metrics import evaluate
-    from gnn.scoring import disjoint_union
+    """Trained on worlds of ``train_regimes``, scored on each dataset's evaluation world.
+
+    Repeat ``r`` (``0 .. repeats-1``) draws its own data: training worlds with seeds ``2000 + r *
+    train_worlds + i``, its own train/validation split (split seed ``r``) and evaluation worlds with
+    seed ``9000 + r``; every model is trained with each init seed on it. So the spread over repeats
+    is the data's (which worlds, which rings), the spread over init seeds the model's own; tree
+    models are deterministic given their data, and only repeats move them.
+    """
     from graphs.synthetic.regimes import REGIMES
-    from service.training import ring_split
 
     unknown = [d for d in [*datasets, *train_regimes] if d not in REGIMES]
     if unknown:
         raise GNNError(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
     configs = model_configs(models, config_dir, epochs)
-    worlds = [world_dataset(r, n_accounts, seed=2000 + i) for r in train_regimes for i in range(train_worlds)]
+    rows: list[dict[str, Any]] = []
+    for repeat in range(repeats):
+        rows += _transfer_repeat(
+            models, configs, datasets, train_regimes, train_worlds, init_seeds, n_accounts, out, repeat
+        )
+    return rows
+
+
+def _transfer_repeat(
+    models: list[str],
+    configs: dict[str, dict[str, Any]],
+    datasets: list[str],
+    train_regimes: list[str],
+    train_worlds: int,
+    init_seeds: int,
+    n_accounts: int,
+    out: Path,
+    split_seed: int,
+) -> list[dict[str, Any]]:
+    """One repeat of :func:`run_transfer`: its training worlds, split and evaluation worlds."""
+    from gnn.metrics import evaluate
+    from gnn.scoring import disjoint_union
+    from service.training import ring_split
+
+    first = 2000 + split_seed * train_worlds
+    seeds = [(r, first + i) for r in train_regimes for i in range(train_worlds)]
+    worlds = [world_dataset(r, n_accounts, seed=seed) for r, seed in seeds]
     union = disjoint_union([data for data, _ in worlds])
 
     def draw():
@@ -213,7 +244,7 @@ def run_transfer(
 
     path = out / "splits" / f"transfer-{split_seed}.npz"
     train_mask, val_mask = saved_masks(path, int(union.num_nodes), ("train", "val"), draw)
-    evals = {d: world_dataset(d, n_accounts) for d in datasets}
+    evals = {d: world_dataset(d, n_accounts, seed=WORLD_SEED + split_seed) for d in datasets}
     rows: list[dict[str, Any]] = []
     for name in models:
         for init_seed in range(init_seeds):
@@ -244,7 +275,8 @@ def run_transfer(
                     }
                 )
                 print(
-                    f"  {dataset:<10} init {init_seed} {name:<12} AUC {m['roc_auc']:.4f} AP {m['ap']:.4f}",
+                    f"  {dataset:<10} repeat {split_seed} init {init_seed} {name:<12} "
+                    f"AUC {m['roc_auc']:.4f} AP {m['ap']:.4f}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -278,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.models", description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="mlp,gbt,sage,rgcn,bwgnn")
     ap.add_argument("--datasets", default="minutes,hours,camouflage,yelpchi")
-    ap.add_argument("--split-seeds", type=int, default=3)
+    ap.add_argument(
+        "--split-seeds",
+        type=int,
+        help="splits per dataset (default 3); with --transfer, repeats, each with new training worlds, "
+        "split and evaluation worlds (default 1)",
+    )
     ap.add_argument("--init-seeds", type=int, default=2)
     ap.add_argument("--accounts", type=int, default=20000, help="accounts per generated world")
     ap.add_argument("--epochs", type=int, help="override every config's epochs (quick runs)")
@@ -301,12 +338,13 @@ def main(argv: list[str] | None = None) -> int:
                 args.out,
                 args.epochs,
                 args.config_dir,
+                repeats=args.split_seeds or 1,
             )
         else:
             rows = run(
                 split(args.models),
                 split(args.datasets),
-                args.split_seeds,
+                3 if args.split_seeds is None else args.split_seeds,
                 args.init_seeds,
                 args.accounts,
                 args.out,

@@ -9,11 +9,17 @@ Usage:
     python -m bench.realdata --dataset amazon --seeds 5 --models gbt,bwgnn,bwgnn_hetero,ghrn
     python -m bench.realdata --dataset yelpchi --seeds 5 --json out/yelpchi.json --data-dir /data/fraud
     python -m bench.realdata --dataset amazon --synthetic --seeds 2   # smoke run, no download needed
+    python -m bench.realdata --dataset yelpchi --drop-features 'user_*,prod_*'   # an ablation
+
+``--drop-features`` removes feature columns by name (fnmatch patterns; YelpChi's rebuilt features
+are named, see ``gnn/yelpchi_features.py``): with the user- and product-level aggregates gone, what
+a review's user and product did must come through the graph.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 import tempfile
@@ -57,6 +63,7 @@ def run(
     synthetic: bool = False,
     config_dir: Path = CONFIG_DIR,
     epochs: int | None = None,
+    drop_features: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train every model on ``seeds`` splits; returns per-run and summary results."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,6 +72,8 @@ def run(
         t0 = time.perf_counter()
         data = load_fraud_mat(dataset, data_dir)
         load_seconds = time.perf_counter() - t0
+    if drop_features:
+        drop_columns(data, drop_features)
     overrides: dict[str, Any] = {} if epochs is None else {"epochs": epochs}
     configs = {name: resolve_config(name, config_dir, overrides) for name in models}
     labelled = data.y >= 0
@@ -101,6 +110,27 @@ def run(
                 file=sys.stderr,
             )
     return {"info": info, "configs": configs, "runs": runs, "summary": summarize(runs, models)}
+
+
+def drop_columns(data: Any, patterns: list[str]) -> None:
+    """Remove the feature columns whose names match any fnmatch pattern, in place.
+
+    Raises:
+        GNNError: the features have no names, or a pattern matches nothing, or nothing would be left.
+    """
+    names = getattr(data, "feature_names", None)
+    if not names:
+        raise GNNError("--drop-features: this dataset's features have no names")
+    for pattern in patterns:
+        if not fnmatch.filter(names, pattern):
+            raise GNNError(f"--drop-features: {pattern!r} matches no feature; features: {', '.join(names)}")
+    keep = [i for i, n in enumerate(names) if not any(fnmatch.fnmatch(n, p) for p in patterns)]
+    if not keep:
+        raise GNNError("--drop-features: every feature would be dropped")
+    data.x = data.x[:, keep]
+    data.feature_names = [names[i] for i in keep]
+    kept = ", ".join(data.feature_names)
+    data.feature_source = f"{data.feature_source}; kept {len(keep)} of {len(names)}: {kept}"
 
 
 def summarize(runs: list[dict[str, Any]], models: list[str]) -> dict[str, dict[str, float]]:
@@ -155,11 +185,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", action="store_true", help="generate a small graph in the same format")
     parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR)
     parser.add_argument("--epochs", type=int, help="override every config's epochs (quick runs)")
+    parser.add_argument(
+        "--drop-features", help="comma-separated fnmatch patterns of feature names to leave out (ablations)"
+    )
     args = parser.parse_args(argv)
+    drop = [p.strip() for p in (args.drop_features or "").split(",") if p.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     try:
         result = run(
-            args.dataset, models, args.seeds, args.data_dir, args.synthetic, args.config_dir, args.epochs
+            args.dataset,
+            models,
+            args.seeds,
+            args.data_dir,
+            args.synthetic,
+            args.config_dir,
+            args.epochs,
+            drop_features=drop,
         )
     except GNNError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -67,3 +67,18 @@ def test_transfer_trains_once_and_scores_unseen_worlds(tmp_path):
     ]
     assert (out / "splits" / "transfer-0.npz").is_file()
     assert "| quiet (held out) | mlp | 2 |" in (out / "results.md").read_text()
+
+
+def test_transfer_repeats_draw_new_worlds(tmp_path):
+    """--transfer --split-seeds 2: each repeat has its own training split and evaluation world, so even
+    a deterministic model's figures move between repeats."""
+    out = tmp_path / "t"
+    args = ["--transfer", "--models", "gbt", "--datasets", "quiet", "--train-regimes", "minutes"]
+    args += ["--train-worlds", "1", "--split-seeds", "2", "--init-seeds", "1", "--accounts", "2000"]
+    args += ["--epochs", "5", "--out", str(out)]
+    assert runner.main(args) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert [(r["split_seed"], r["init_seed"]) for r in rows] == [(0, 0), (1, 0)]
+    assert rows[0]["test_positives"] != rows[1]["test_positives"] or rows[0]["ap"] != rows[1]["ap"]
+    assert (out / "splits" / "transfer-0.npz").is_file() and (out / "splits" / "transfer-1.npz").is_file()
+    assert "| quiet (held out) | gbt | 2 |" in (out / "results.md").read_text()

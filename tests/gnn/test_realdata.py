@@ -9,10 +9,11 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 import torch
+from torch_geometric.data import Data
 
 from bench import realdata
 from gnn.datasets import find_dataset_file, load_fraud_mat
-from gnn.errors import DatasetError
+from gnn.errors import DatasetError, GNNError
 
 
 def _adjacency(n: int, pairs: list[tuple[int, int]]) -> sp.csc_matrix:
@@ -113,3 +114,25 @@ def test_bench_reports_missing_data(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("gnn.datasets.SHARED_DATA", tmp_path)
     assert realdata.main(["--dataset", "amazon", "--seeds", "1", "--models", "mlp"]) == 2
     assert "Amazon.mat not found" in capsys.readouterr().err
+
+
+def test_drop_features_removes_named_columns():
+    data = Data(x=torch.arange(12, dtype=torch.float32).reshape(3, 4))
+    data.feature_names = ["rank", "rd", "user_pr", "prod_pr"]
+    data.feature_source = "rebuilt"
+    realdata.drop_columns(data, ["user_*", "prod_*"])
+    assert data.feature_names == ["rank", "rd"]
+    assert data.x.tolist() == [[0.0, 1.0], [4.0, 5.0], [8.0, 9.0]]
+    assert "kept 2 of 4" in data.feature_source
+
+
+def test_drop_features_refuses_what_it_cannot_do(capsys):
+    data = Data(x=torch.zeros(2, 2))
+    data.feature_names = ["a", "b"]
+    with pytest.raises(GNNError, match="'c\\*' matches no feature; features: a, b"):
+        realdata.drop_columns(data, ["c*"])
+    with pytest.raises(GNNError, match="every feature"):
+        realdata.drop_columns(data, ["*"])
+    # The synthetic smoke graph's features have no names: one line, exit 2.
+    assert realdata.main(["--dataset", "yelpchi", "--synthetic", "--drop-features", "x"]) == 2
+    assert "features have no names" in capsys.readouterr().err
