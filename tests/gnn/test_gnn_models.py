@@ -337,6 +337,9 @@ def test_sparse_gat_matches_pyg_gatconv(training):
         ours = sparse_gat(conv, x, AttentionGraph(edge_index, n))
     reference = conv(x, edge_index)
     assert torch.allclose(ours, reference, atol=1e-5)
-    g_ours = torch.autograd.grad(ours.square().sum(), conv.att_src)[0]
-    g_ref = torch.autograd.grad(conv(x, edge_index).square().sum(), conv.att_src)[0]
-    assert torch.allclose(g_ours, g_ref, atol=1e-4)
+    x.requires_grad_(True)
+    wrt = (conv.att_src, conv.att_dst, conv.lin.weight, x)
+    g_ours = torch.autograd.grad(sparse_gat(conv, x, AttentionGraph(edge_index, n)).square().sum(), wrt)
+    g_ref = torch.autograd.grad(conv(x, edge_index).square().sum(), wrt)
+    for a, b in zip(g_ours, g_ref, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
