@@ -303,6 +303,29 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
             f"| {label} | {model} | {len(g)} | {cell['roc_auc']} | {cell['ap']} | {cell['recall_at_k']} "
             f"| {g['fit_seconds'].mean():.1f} | {held} |"
         )
+    if "held_out" in df and df["held_out"].fillna(False).any():
+        lines += ["", held_out_table(df[df["held_out"].fillna(False).astype(bool)])]
+    return "\n".join(lines)
+
+
+def held_out_table(df: pd.DataFrame) -> str:
+    """Markdown: per model, the mean over held-out datasets (each weighted alike) of the per-dataset
+    means, and in how many (dataset, repeat, init seed) cells the model had the best AP (paired: the
+    same worlds for every model). The default model is chosen by the first AP column."""
+    cell = ["dataset", "split_seed", "init_seed"]
+    best = df.loc[df.groupby(cell)["ap"].idxmax(), "model"].value_counts()
+    per_dataset = df.groupby(["model", "dataset"], sort=False)[["roc_auc", "ap"]].mean()
+    means = per_dataset.groupby(level="model", sort=False).mean().sort_values("ap", ascending=False)
+    n_cells = df.groupby(cell).ngroups
+    datasets = ", ".join(df["dataset"].unique())
+    lines = [
+        f"Held-out regimes ({datasets}): mean over regimes; best AP in how many of {n_cells} paired cells",
+        "",
+        "| model | mean AP | mean ROC-AUC | best AP in |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for model, row in means.iterrows():
+        lines.append(f"| {model} | {row['ap']:.4f} | {row['roc_auc']:.4f} | {int(best.get(model, 0))} |")
     return "\n".join(lines)
 
 

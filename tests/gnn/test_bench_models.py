@@ -66,7 +66,10 @@ def test_transfer_trains_once_and_scores_unseen_worlds(tmp_path):
         ("quiet", 1, True),
     ]
     assert (out / "splits" / "transfer-0.npz").is_file()
-    assert "| quiet (held out) | mlp | 2 |" in (out / "results.md").read_text()
+    table = (out / "results.md").read_text()
+    assert "| quiet (held out) | mlp | 2 |" in table
+    # The held-out summary the default model is chosen by: one row per model, 2 paired cells.
+    assert "best AP in how many of 2 paired cells" in table and "| mlp | " in table.split("best AP in |")[1]
 
 
 def test_transfer_repeats_draw_new_worlds(tmp_path):
