@@ -25,6 +25,10 @@ regimes but reviews; seeds 2000+, ring-grouped 80/20 train/validation inside eve
 (seed 9000; held-out regimes were never trained on). ``--split-seeds N`` repeats that N times, each
 repeat on new training worlds, a new split and new evaluation worlds (seed 9000 + repeat).
 ``yelpchi`` has other features and is skipped there.
+
+``--loro`` (leave one regime out) runs that once per regime of ``--train-regimes``, trained on the
+others and scored on the one left out: a way to choose among models on regimes they were not fitted
+on without using the held-out regimes for the choice.
 """
 
 from __future__ import annotations
@@ -215,6 +219,38 @@ def run_transfer(
     return rows
 
 
+def run_loro(
+    models: list[str],
+    regimes: list[str],
+    train_worlds: int,
+    init_seeds: int,
+    n_accounts: int,
+    out: Path,
+    epochs: int | None = None,
+    config_dir: Path = CONFIG_DIR,
+    repeats: int = 1,
+) -> list[dict[str, Any]]:
+    """Leave one regime out: for each of ``regimes``, :func:`run_transfer` trained on the others and
+    scored on its evaluation worlds (splits under ``OUT/loro-<regime>/``). This is how to choose among
+    models on regimes they were not fitted on without touching the held-out regimes."""
+    rows: list[dict[str, Any]] = []
+    for left_out in regimes:
+        others = [r for r in regimes if r != left_out]
+        rows += run_transfer(
+            models,
+            [left_out],
+            others,
+            train_worlds,
+            init_seeds,
+            n_accounts,
+            out / f"loro-{left_out}",
+            epochs,
+            config_dir,
+            repeats,
+        )
+    return rows
+
+
 def _transfer_repeat(
     models: list[str],
     configs: dict[str, dict[str, Any]],
@@ -347,10 +383,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--transfer", action="store_true", help="train on --train-regimes, score each dataset")
     ap.add_argument("--train-regimes", default="minutes,seconds,day,sparse_ids,big_rings")
     ap.add_argument("--train-worlds", type=int, default=2, help="worlds per training regime (--transfer)")
+    ap.add_argument(
+        "--loro",
+        action="store_true",
+        help="leave one regime out over --train-regimes: train on the others, score the one left out",
+    )
     args = ap.parse_args(argv)
     split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
     try:
-        if args.transfer:
+        if args.loro:
+            rows = run_loro(
+                split(args.models),
+                split(args.train_regimes),
+                args.train_worlds,
+                args.init_seeds,
+                args.accounts,
+                args.out,
+                args.epochs,
+                args.config_dir,
+                repeats=args.split_seeds or 1,
+            )
+        elif args.transfer:
             rows = run_transfer(
                 split(args.models),
                 [d for d in split(args.datasets) if d != "yelpchi"],

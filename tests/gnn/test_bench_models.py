@@ -85,3 +85,16 @@ def test_transfer_repeats_draw_new_worlds(tmp_path):
     assert rows[0]["test_positives"] != rows[1]["test_positives"] or rows[0]["ap"] != rows[1]["ap"]
     assert (out / "splits" / "transfer-0.npz").is_file() and (out / "splits" / "transfer-1.npz").is_file()
     assert "| quiet (held out) | gbt | 2 |" in (out / "results.md").read_text()
+
+
+def test_loro_scores_each_regime_trained_on_the_others(tmp_path):
+    out = tmp_path / "l"
+    args = ["--loro", "--models", "mlp", "--train-regimes", "minutes,quiet", "--train-worlds", "1"]
+    args += ["--init-seeds", "1", "--accounts", "2000", "--epochs", "3", "--out", str(out)]
+    assert runner.main(args) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert [(r["dataset"], r["trained_on"], r["held_out"]) for r in rows] == [
+        ("minutes", "quiet", True),
+        ("quiet", "minutes", True),
+    ]
+    assert (out / "loro-minutes" / "splits" / "transfer-0.npz").is_file()
