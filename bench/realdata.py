@@ -64,8 +64,10 @@ def run(
     config_dir: Path = CONFIG_DIR,
     epochs: int | None = None,
     drop_features: list[str] | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
-    """Train every model on ``seeds`` splits; returns per-run and summary results."""
+    """Train every model on ``seeds`` splits (seeds ``first_seed ..``); returns per-run and summary
+    results. Split ``k`` is the same in every run, so seeds can be added to an earlier run later."""
     with tempfile.TemporaryDirectory() as tmp:
         if synthetic:
             data_dir = str(write_synthetic_mat(tmp, dataset))
@@ -98,7 +100,7 @@ def run(
         file=sys.stderr,
     )
     runs = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         train_mask, val_mask, test_mask = stratified_masks(data.y, 0.4, 0.2, seed=seed)
         for name in models:
             config = {**configs[name], "seed": seed}
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.realdata", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, choices=["amazon", "yelpchi"])
     parser.add_argument("--seeds", type=int, default=5, help="number of splits/seeds (default 5)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first split/seed (to add seeds to a run)")
     parser.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
@@ -201,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             args.config_dir,
             args.epochs,
             drop_features=drop,
+            first_seed=args.first_seed,
         )
     except GNNError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -136,3 +136,14 @@ def test_drop_features_refuses_what_it_cannot_do(capsys):
     # The synthetic smoke graph's features have no names: one line, exit 2.
     assert realdata.main(["--dataset", "yelpchi", "--synthetic", "--drop-features", "x"]) == 2
     assert "features have no names" in capsys.readouterr().err
+
+
+def test_first_seed_adds_seeds_to_an_earlier_run(tmp_path):
+    both, later = tmp_path / "both.json", tmp_path / "later.json"
+    common = ["--dataset", "yelpchi", "--synthetic", "--models", "mlp", "--epochs", "3"]
+    assert realdata.main([*common, "--seeds", "2", "--json", str(both)]) == 0
+    assert realdata.main([*common, "--seeds", "1", "--first-seed", "1", "--json", str(later)]) == 0
+    run_both = json.loads(both.read_text())["runs"][1]
+    run_later = json.loads(later.read_text())["runs"][0]
+    assert run_later["seed"] == run_both["seed"] == 1
+    assert run_later["roc_auc"] == run_both["roc_auc"] and run_later["test_nodes"] == run_both["test_nodes"]
