@@ -89,9 +89,10 @@ def sparse_gat(conv: GATConv, x: Tensor, graph: AttentionGraph) -> Tensor:
     product per head instead of PyG's per-edge messages.
 
     Same parameters and the same math (``lin``, ``att_src``/``att_dst``, LeakyReLU, softmax over each
-    target's in-edges, attention dropout, ``bias``); written here because the scatter path holds an
-    ``[E, heads, channels]`` message tensor (2 GB per layer on YelpChi's 8M edges) and took more than
-    24 minutes for one training run on this CPU. ``tests/gnn/test_gnn_models.py`` checks both agree.
+    target's in-edges, attention dropout, ``bias``); written here because PyG's scatter path builds
+    an ``[E, heads, channels]`` message tensor per layer (2 GB on YelpChi's 8M edges): one layer's
+    forward and backward on 2M random edges took 3.0-5.3 s that way and 0.7 s this way, one thread
+    (2026-12-01). ``tests/gnn/test_gnn_models.py`` checks that both agree, gradients included.
     """
     n, heads, channels = x.size(0), conv.heads, conv.out_channels
     h = conv.lin(x).view(n, heads, channels)
