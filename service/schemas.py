@@ -12,6 +12,9 @@ from graphs.scoring import VERDICTS
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 Decision = Literal["confirm", "reject"]
 Change = Literal["new", "verdict", "members", "dissolved"]
+Lifecycle = Literal[
+    "born", "returned", "grew", "shrank", "changed", "unchanged", "merged", "split", "dissolved"
+]
 Status = Literal["active", "dissolved"]
 
 
@@ -109,6 +112,18 @@ class ClusterSummary(BaseModel):
     last_run: int = Field(description="the last run the cluster was present in")
     updated_run: int = Field(description="the run of the latest change")
     updated_at: datetime = Field(description="when the latest change was published")
+    lifecycle: Lifecycle | None = Field(
+        default=None,
+        description="what the latest change did to the membership: born, returned, grew, shrank, changed, "
+        "unchanged (verdict only), merged (into the cluster in related, or of those in related), split "
+        "(into those in related, or from it), dissolved; null for changes published before ringscope "
+        "recorded it",
+    )
+    size_before: int | None = Field(default=None, description="members before the latest change")
+    related: list[str] = Field(
+        default_factory=list,
+        description="stable ids of the clusters merged into it, split off it, or its heir or origin",
+    )
 
 
 class Member(BaseModel):
@@ -176,6 +191,9 @@ class HistoryEvent(BaseModel):
     previous_verdict: Verdict | None
     score: float | None
     size: int
+    lifecycle: Lifecycle | None = None
+    size_before: int | None = None
+    related: list[str] = Field(default_factory=list)
 
 
 class ClusterDetail(ClusterSummary):

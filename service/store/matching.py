@@ -29,6 +29,23 @@ def match_clusters(previous: pd.DataFrame, current: pd.DataFrame, threshold: flo
         >>> match_clusters(prev, cur)[["local_id", "stable_id", "overlap"]].values.tolist()
         [['x', 'c-1', 2]]
     """
+    return match_overlaps(cluster_overlaps(previous, current), threshold)
+
+
+def match_overlaps(overlap: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """:func:`match_clusters` from the output of :func:`cluster_overlaps`."""
+    if overlap.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
+    best = overlap[overlap["jaccard"] >= threshold].sort_values(
+        ["jaccard", "overlap", "stable_id", "local_id"], ascending=[False, False, True, True]
+    )
+    best = best.drop_duplicates("local_id").drop_duplicates("stable_id")
+    return best[MATCH_COLUMNS].reset_index(drop=True)
+
+
+def cluster_overlaps(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Every (new, previous) pair of clusters sharing members: ``local_id, stable_id, overlap, n_new,
+    n_old, jaccard`` (inputs as for :func:`match_clusters`)."""
     if previous.empty or current.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in MATCH_COLUMNS})
     n_new = current.groupby("cluster_id", sort=False).size().rename("n_new")
@@ -43,8 +60,4 @@ def match_clusters(previous: pd.DataFrame, current: pd.DataFrame, threshold: flo
     )
     overlap = overlap.join(n_new, on="local_id").join(n_old, on="stable_id")
     overlap["jaccard"] = overlap["overlap"] / (overlap["n_new"] + overlap["n_old"] - overlap["overlap"])
-    best = overlap[overlap["jaccard"] >= threshold].sort_values(
-        ["jaccard", "overlap", "stable_id", "local_id"], ascending=[False, False, True, True]
-    )
-    best = best.drop_duplicates("local_id").drop_duplicates("stable_id")
-    return best[MATCH_COLUMNS].reset_index(drop=True)
+    return overlap

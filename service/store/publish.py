@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine, Table, bindparam, select, text
 from graphs.scoring import RING
 from service.detection import VERDICTS, Detection
 from service.store.engine import PUBLISH_LOCK_KEY, as_utc, jsonable, to_utc
-from service.store.matching import match_clusters
+from service.store.lifecycle import lifecycles
+from service.store.matching import cluster_overlaps, match_overlaps
 from service.store.tables import (
     DEFAULT_DATASET,
     account_profiles,
@@ -137,7 +138,8 @@ def _publish(
     """
     prev_members, prev = _read_previous(conn, dataset)
     lap("read_previous")
-    matches = match_clusters(prev_members, prep.members[["account_id", "cluster_id"]], threshold)
+    overlaps = cluster_overlaps(prev_members, prep.members[["account_id", "cluster_id"]])
+    matches = match_overlaps(overlaps, threshold)
     id_map, fresh = _assign_ids(conn, prep, matches)
     lap("match")
     run_id = conn.execute(
@@ -153,7 +155,7 @@ def _publish(
         )
     ).inserted_primary_key[0]
     current = _current(prep)
-    events, gone = _change_events(current, id_map, matches, prev, prev_members)
+    events, gone = _change_events(current, id_map, matches, prev, prev_members, overlaps)
     stamp = _timestamps(conn)
     first_seq, last_seq = _write_events(conn, events, run_id, stamp(now), dataset)
     event_of = {ev["cluster_id"]: ev for ev in events}
@@ -227,6 +229,9 @@ def _read_previous(conn: Connection, dataset: str) -> tuple[pd.DataFrame, dict[s
                 clusters.c.updated_at,
                 clusters.c.change,
                 clusters.c.previous_verdict,
+                clusters.c.lifecycle,
+                clusters.c.size_before,
+                clusters.c.related,
             ).where(
                 (clusters.c.dataset == dataset)
                 & ((clusters.c.status == "active") | (clusters.c.updated_run >= since))
@@ -267,9 +272,12 @@ def _change_events(
     matches: pd.DataFrame,
     prev: dict[str, Any],
     prev_members: pd.DataFrame,
+    overlaps: pd.DataFrame,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """What changed, per cluster (new > verdict > members; unchanged clusters add no event), and
-    the previous clusters that dissolved. Events come sorted by cluster id, without seqs yet."""
+    the previous clusters that dissolved. Each event also says what happened to the membership
+    (``lifecycle``, ``size_before``, ``related``: :mod:`service.store.lifecycle`). Events come
+    sorted by cluster id, without seqs yet."""
     overlap = dict(zip(matches["local_id"].tolist(), matches["overlap"].tolist(), strict=True))
     n_old = dict(zip(matches["local_id"].tolist(), matches["n_old"].tolist(), strict=True))
     events: list[dict[str, Any]] = []
@@ -298,8 +306,8 @@ def _change_events(
         )
     kept = set(id_map[local] for local in overlap)
     gone = sorted(sid for sid, row in prev.items() if row.status == "active" and sid not in kept)
+    old_sizes = prev_members["cluster_id"].value_counts()
     if gone:
-        old_sizes = prev_members["cluster_id"].value_counts()
         events += [
             {
                 "cluster_id": sid,
@@ -311,6 +319,19 @@ def _change_events(
             }
             for sid in gone
         ]
+    steps = lifecycles(
+        overlaps,
+        matches,
+        id_map,
+        returned={sid for sid in kept if prev[sid].status != "active"},
+        active={sid for sid, row in prev.items() if row.status == "active"},
+        new_sizes={local: int(size) for local, _, _, size in current},
+        old_sizes={str(k): int(v) for k, v in old_sizes.items()},
+        gone=gone,
+    )
+    for ev in events:
+        step = steps[ev["cluster_id"]]
+        ev.update(lifecycle=step.lifecycle, size_before=step.size_before, related=step.related)
     events.sort(key=lambda e: e["cluster_id"])
     return events, gone
 
@@ -338,6 +359,9 @@ def _write_events(
             "previous_verdict",
             "score",
             "size",
+            "lifecycle",
+            "size_before",
+            "related",
         ],
         [
             (
@@ -351,6 +375,9 @@ def _write_events(
                 e["previous_verdict"],
                 e["score"],
                 e["size"],
+                e["lifecycle"],
+                e["size_before"],
+                _json_or_null(e["related"]),
             )
             for e in events
         ],
@@ -388,8 +415,20 @@ def _replace_clusters(
                 updated_seq=bindparam("b_seq"),
                 updated_run=run_id,
                 updated_at=now,
+                lifecycle=bindparam("b_lifecycle"),
+                size_before=bindparam("b_before"),
+                related=bindparam("b_related"),
             ),
-            [{"b_id": sid, "b_seq": event_of[sid]["seq"]} for sid in gone],
+            [
+                {
+                    "b_id": sid,
+                    "b_seq": event_of[sid]["seq"],
+                    "b_lifecycle": event_of[sid]["lifecycle"],
+                    "b_before": event_of[sid]["size_before"],
+                    "b_related": event_of[sid]["related"],
+                }
+                for sid in gone
+            ],
         )
     # The still-active (= matched) clusters' rows, members and edges are replaced wholesale.
     # Rows replaced: the dataset's active clusters, and dissolved ones that came back in this run.
@@ -421,9 +460,21 @@ def _replace_clusters(
                 stamp(as_utc(old.updated_at)),
                 old.change,
                 old.previous_verdict,
+                old.lifecycle,
+                old.size_before,
+                _json_or_null(old.related),
             )
         else:
-            latest = (ev["seq"], run_id, now_db, ev["change"], ev["previous_verdict"])
+            latest = (
+                ev["seq"],
+                run_id,
+                now_db,
+                ev["change"],
+                ev["previous_verdict"],
+                ev["lifecycle"],
+                ev["size_before"],
+                _json_or_null(ev["related"]),
+            )
         cluster_rows.append(
             (
                 sid,
@@ -463,6 +514,9 @@ CLUSTER_ROW = [
     "updated_at",
     "change",
     "previous_verdict",
+    "lifecycle",
+    "size_before",
+    "related",
 ]
 
 
@@ -571,6 +625,11 @@ def _json_text(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
         return json.dumps(jsonable(value), separators=(",", ":"))
+
+
+def _json_or_null(value: Any) -> str | None:
+    """JSON text, or SQL null for None (rows from before a column existed stay null)."""
+    return None if value is None else _json_text(value)
 
 
 def _check_unique(col: pd.Series, table: str, column: str) -> None:

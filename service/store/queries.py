@@ -85,6 +85,9 @@ SUMMARY = (
     "updated_run",
     "updated_at",
     "updated_seq",
+    "lifecycle",
+    "size_before",
+    "related",
 )
 _SUMMARY_SQL = ", ".join(SUMMARY)
 _SUMMARY_TIMES = [SUMMARY.index(c) for c in ("detected_at", "first_seen_at", "updated_at")]
@@ -103,7 +106,19 @@ RUN = (
     "last_seq",
     "publish_seconds",
 )
-HISTORY = ("seq", "run_id", "at", "change", "verdict", "previous_verdict", "score", "size")
+HISTORY = (
+    "seq",
+    "run_id",
+    "at",
+    "change",
+    "verdict",
+    "previous_verdict",
+    "score",
+    "size",
+    "lifecycle",
+    "size_before",
+    "related",
+)
 ACCOUNT = ("account_id", "score", "cluster_id", "verdict", "run_id", "dataset")
 
 
@@ -111,6 +126,7 @@ def _summary(row: tuple) -> dict[str, Any]:
     out = dict(zip(SUMMARY, row, strict=True))
     for i in _SUMMARY_TIMES:
         out[SUMMARY[i]] = _time(row[i])
+    out["related"] = _json(out["related"]) or []
     return out
 
 
@@ -182,6 +198,7 @@ def cluster(db: Snapshot, cluster_id: str) -> dict[str, Any] | None:
     ):
         event = dict(zip(HISTORY, e, strict=True))
         event["at"] = _time(event["at"])
+        event["related"] = _json(event["related"]) or []
         history.append(event)
     out["history"] = history
     out["decisions"] = cluster_decisions(db, cluster_id)

@@ -22,13 +22,15 @@ from service.store.decisions import DECISION_STATES, DECISIONS, decide, decided_
 from service.store.engine import make_engine
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
-from service.store.tables import DEFAULT_DATASET, counters, metadata, runs
+from service.store.tables import DEFAULT_DATASET, LIFECYCLE_COLUMNS, counters, metadata, runs
 from service.store.tables import account_profiles as account_profiles_table
 from service.store.tables import accounts as accounts_table
 from service.store.tables import clusters as clusters_table
 
 DEFAULT_URL = "sqlite:///ringscope.db"
-SCHEMA_VERSION = 4  # 3: datasets (runs, clusters, events and accounts belong to one); 4: account profiles
+# 3: datasets (runs, clusters, events and accounts belong to one); 4: account profiles;
+# 5: cluster lifecycle (born, grew, merged, split, ...) on clusters and change-feed events
+SCHEMA_VERSION = 5
 MAX_LIMIT = 1000
 
 
@@ -129,7 +131,8 @@ class Store:
     def _migrate(self) -> None:
         """Brings an older store to SCHEMA_VERSION in one transaction. From 2 (before datasets):
         every existing run, cluster, event and account joins the dataset ``default``. From 3: the
-        account profiles table is created (empty until the next publish). Other versions are
+        account profiles table is created (empty until the next publish). From 4 (and the above):
+        the lifecycle columns are added, null on the rows already there. Other versions are
         refused."""
         names = set(inspect(self.engine).get_table_names())
         if "counters" not in names:
@@ -138,8 +141,10 @@ class Store:
             found = conn.execute(select(counters.c.value).where(counters.c.name == "schema")).scalar()
             if found is None or found == SCHEMA_VERSION:
                 return
-            if found == 3:
-                account_profiles_table.create(conn)
+            if found in (3, 4):
+                if found == 3:
+                    account_profiles_table.create(conn)
+                self._add_lifecycle_columns(conn)
                 conn.execute(
                     counters.update().where(counters.c.name == "schema").values(value=SCHEMA_VERSION)
                 )
@@ -167,7 +172,17 @@ class Store:
             )
             conn.exec_driver_sql("DROP TABLE accounts_v2")
             account_profiles_table.create(conn)
+            self._add_lifecycle_columns(conn)
             conn.execute(counters.update().where(counters.c.name == "schema").values(value=SCHEMA_VERSION))
+
+    @staticmethod
+    def _add_lifecycle_columns(conn: Any) -> None:
+        """Schema 5's columns on ``clusters`` and ``cluster_events``, where missing."""
+        for table in ("clusters", "cluster_events"):
+            have = {c["name"] for c in inspect(conn).get_columns(table)}
+            for name, sql_type in LIFECYCLE_COLUMNS:
+                if name not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     def _check_schema(self) -> None:
         """Stamps a new store with SCHEMA_VERSION and a random store id (cursors carry it); refuses

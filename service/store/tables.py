@@ -53,8 +53,22 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+
 # Every cluster ever published, under its stable id. status 'active' = in the latest run;
 # 'dissolved' = gone since updated_run (it keeps its last verdict, members and edges).
+def _lifecycle() -> list[Column]:
+    """What a change did to a cluster's membership (``service/store/lifecycle.py``); null on rows
+    written before schema 5."""
+    return [
+        Column("lifecycle", String(16)),
+        Column("size_before", Integer),
+        Column("related", JSON),  # stable ids: merged into it / split off it / its heir or origin
+    ]
+
+
+#: Columns added by schema 5 to ``clusters`` and ``cluster_events`` (name, SQL type).
+LIFECYCLE_COLUMNS = (("lifecycle", "VARCHAR(16)"), ("size_before", "INTEGER"), ("related", "JSON"))
+
 clusters = Table(
     "clusters",
     metadata,
@@ -76,6 +90,7 @@ clusters = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("change", String(16), nullable=False),
     Column("previous_verdict", String(16)),
+    *_lifecycle(),
     Index("ix_clusters_updated_seq", "updated_seq", unique=True),
     Index("ix_clusters_verdict_seq", "verdict", "updated_seq"),
     Index("ix_clusters_status", "status"),
@@ -141,6 +156,7 @@ cluster_events = Table(
     Column("previous_verdict", String(16)),
     Column("score", Float),
     Column("size", Integer, nullable=False),
+    *_lifecycle(),
     Index("ix_cluster_events_cluster", "cluster_id", "seq"),
 )
 

@@ -470,18 +470,21 @@ def test_history_and_dissolved_clusters(page, small: Served, tmp_path: Path) -> 
     _cluster_ready(page)
     assert page.get_attribute(".cluster-head h1 .badge", "data-verdict") == "ring"
     assert _column(page, "history", "change") == ["new", "verdict"]
+    assert _column(page, "history", "lifecycle") == ["appeared", "same members"]  # the ring lifecycle
     assert page.evaluate("window.__cy.nodes('[!entity]').length") == 3
 
     page.goto(f"{small.base}/#/cluster/c-000003")
     _cluster_ready(page)
     assert page.inner_text(".cluster-head .status") == "dissolved"
     assert _column(page, "history", "change") == ["new", "dissolved"]
+    assert _column(page, "history", "lifecycle") == ["appeared", "dissolved"]
     # Its former members are in no cluster now.
     assert set(_column(page, "members", "now")) == {"none"}
 
     # The hand-made evidence of c-000001 (its own field names) still reads.
     page.goto(f"{small.base}/#/cluster/c-000001")
     _cluster_ready(page)
+    assert _column(page, "history", "lifecycle") == ["appeared", "members changed"]  # a5 out, a6 in
     assert page.locator("#evidence-summary li").count() == 1
     assert page.evaluate("window.__cy.edges().length") == 1
     page.screenshot(path=str(tmp_path / "small.png"), full_page=True)

@@ -413,14 +413,34 @@ function membersTable(c, lookups) {
   return members;
 }
 
+/** Words for a lifecycle step (service/store/lifecycle.py), with links to the related clusters. */
+const LIFECYCLE_WORDS = {
+  grew: 'grew', shrank: 'shrank', changed: 'members changed', unchanged: 'same members',
+  born: 'appeared', returned: 'came back', dissolved: 'dissolved',
+};
+
+function lifecycleCell(r) {
+  if (!r.lifecycle) return h('span', { class: 'muted' }, '—');
+  const links = (ids) => ids.flatMap((id, i) => (i ? [', ', clusterLink(id)] : [clusterLink(id)]));
+  const related = r.related || [];
+  let words;
+  if (r.lifecycle === 'merged') words = r.size_before == null ? ['merged from ', ...links(related)] : ['merged into ', ...links(related)];
+  else if (r.lifecycle === 'split') words = r.size_before == null ? ['split from ', ...links(related)] : ['split into ', ...links(related)];
+  else if (related.length && r.lifecycle === 'grew') words = ['grew (absorbed ', ...links(related), ')'];
+  else if (related.length && r.lifecycle === 'shrank') words = ['shrank (split off: ', ...links(related), ')'];
+  else words = [LIFECYCLE_WORDS[r.lifecycle] || r.lifecycle, ...(related.length ? [' (', ...links(related), ')'] : [])];
+  return h('span', {}, ...words);
+}
+
 function historyTable(c) {
   const history = sortableTable([
     { key: 'run_id', label: 'Run', numeric: true },
     { key: 'at', label: 'When', value: (r) => Date.parse(r.at), render: (r) => fmtTime(r.at) },
     { key: 'change', label: 'Change' },
+    { key: 'lifecycle', label: 'What happened', value: (r) => r.lifecycle || '', render: lifecycleCell },
     { key: 'verdict', label: 'Verdict', render: (r) => h('span', {}, badge(r.verdict), r.previous_verdict && r.previous_verdict !== r.verdict ? h('span', { class: 'muted small' }, ` was ${r.previous_verdict}`) : null) },
     { key: 'score', label: 'Score', numeric: true, render: (r) => fmtScore(r.score) },
-    { key: 'size', label: 'Size', numeric: true },
+    { key: 'size', label: 'Size', numeric: true, render: (r) => (r.size_before != null && r.size_before !== r.size ? `${r.size_before} → ${r.size}` : String(r.size)) },
   ], { id: 'history', emptyText: 'No history.' });
   history.setRows(c.history || []);
   return history;
