@@ -104,6 +104,15 @@ def test_every_change_once_and_resume_after_a_disconnect(served) -> None:
     r2 = store.publish(detection_two())  # a run lands while the receiver listens
     second = rx.take(r2.events)
     assert all(d["updated_run"] == 2 for _, d in second)
+    # Each pushed change says what happened to the ring (service_fixtures: the ring swapped a5 for
+    # a6, S changed verdict only, B dissolved, N is new).
+    steps = {d["cluster_id"]: (d["lifecycle"], d["size_before"], d["size"]) for _, d in second}
+    assert steps == {
+        r2.id_map["k1"]: ("changed", 5, 5),
+        r2.id_map["k2"]: ("unchanged", 3, 3),
+        r2.dissolved[0]: ("dissolved", 3, 3),
+        r2.id_map["k3"]: ("born", None, 3),
+    }
     assert rx.events.empty()
     seen = [(d["cluster_id"], d["updated_run"]) for _, d in first + second]
     assert len(seen) == len(set(seen)), "no change delivered twice"
