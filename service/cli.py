@@ -309,6 +309,7 @@ def detect(
         fail(str(exc))
     print_detection(detection)
     console.print(f"published run {result.run_id} to {url}; wrote " + ", ".join(map(str, paths.values())))
+    console.print(result.changes_line(), highlight=False)
 
 
 @app.command()
@@ -572,6 +573,7 @@ def demo(
         f"false positives among benign look-alikes {100 * q['lookalike_fp_rate']:.2f}%"
     )
     console.print(f"published run {result.run_id} to {url}; tables in {workdir / 'out'}")
+    console.print(result.changes_line(), highlight=False)
     if not serve_after:
         return
     keys = os.environ.get("RINGSCOPE_API_KEYS")

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, select, text
 from graphs.scoring import RING
 from service.detection import VERDICTS, Detection
 from service.store.engine import PUBLISH_LOCK_KEY, as_utc, jsonable, to_utc
-from service.store.lifecycle import lifecycles
+from service.store.lifecycle import LIFECYCLES, lifecycles
 from service.store.matching import cluster_overlaps, match_overlaps
 from service.store.tables import (
     DEFAULT_DATASET,
@@ -47,6 +47,7 @@ class PublishResult:
         events: change-feed events this run added (new, verdict, members, dissolved).
         seconds: how long the publish took, commit included.
         timings: seconds per step (prepare, match, clusters, members_edges, accounts, commit).
+        lifecycle: how many of the events were each lifecycle step (born, grew, merged, ...).
     """
 
     run_id: int
@@ -56,6 +57,13 @@ class PublishResult:
     events: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    lifecycle: dict[str, int] = field(default_factory=dict)
+
+    def changes_line(self) -> str:
+        """The run's changes in words, e.g. ``"changes: 2 born, 1 grew, 1 merged"`` (feed order of
+        :data:`service.store.lifecycle.LIFECYCLES`); ``"no changes"`` when there are none."""
+        parts = [f"{self.lifecycle[k]} {k}" for k in LIFECYCLES if self.lifecycle.get(k)]
+        return "changes: " + ", ".join(parts) if parts else "no changes"
 
 
 class _Laps:
@@ -119,6 +127,7 @@ def publish(
         result.events,
         time.perf_counter() - started,
         lap.times,
+        result.lifecycle,
     )
 
 
@@ -185,7 +194,10 @@ def _publish(
             last_seq=last_seq if events else None,
         )
     )
-    return PublishResult(run_id, id_map, [id_map[c] for c in fresh], gone, len(events))
+    lifecycle = pd.Series([ev["lifecycle"] for ev in events], dtype=object).value_counts()
+    return PublishResult(
+        run_id, id_map, [id_map[c] for c in fresh], gone, len(events), lifecycle=lifecycle.to_dict()
+    )
 
 
 #: Dissolved clusters of the dataset's last this many runs are matched too: a ring that is missed

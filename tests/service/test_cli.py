@@ -63,6 +63,8 @@ def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> 
         "detect", events=world_dir / "events.csv", accounts=world_dir / "accounts.csv", out=out, store=store
     )
     assert res.exit_code == 0, res.output
+    n_born = len(pd.read_csv(out / "clusters.csv"))
+    assert f"changes: {n_born} born" in res.output  # a first run: every cluster is new
     acc = pd.read_csv(out / "accounts.csv", keep_default_na=False)
     clu = pd.read_csv(out / "clusters.csv", keep_default_na=False)
     assert list(acc.columns[:4]) == ["account_id", "score", "cluster_id", "verdict"]
@@ -76,6 +78,11 @@ def test_detect_writes_tables_and_publishes(tmp_path: Path, world_dir: Path) -> 
         assert st.cluster(ring["cluster_id"]) is not None
         assert st.account(member)["cluster_id"] == ring["cluster_id"]
     assert not list(out.glob(".ringscope-*")), "no temporary folders left behind"
+    # The same log again: the same clusters, nothing to report.
+    res = cli(
+        "detect", events=world_dir / "events.csv", accounts=world_dir / "accounts.csv", out=out, store=store
+    )
+    assert res.exit_code == 0 and "no changes" in res.output, res.output
 
 
 def test_evaluate_a_run_against_labels(tmp_path: Path, world_dir: Path) -> None:
