@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .events import EventLog
+from .files import atomic_write
 from .incidence import Incidence
 from .params import CANONICAL_RELATIONS, GraphParams
 from .projection import Relation
@@ -370,23 +370,24 @@ class AccountGraph:
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
     # ------------------------------------------------------------------ parts
-    def subgraph(self, account_codes: Iterable[int] | np.ndarray) -> AccountGraph:
+    def subgraph(self, account_codes: Iterable[int] | Iterable[str] | np.ndarray) -> AccountGraph:
         """The graph induced by some accounts (e.g. a cluster's members), for drawing and evidence.
 
         Args:
-            account_codes: node indices of this graph; duplicates are ignored.
+            account_codes: node indices of this graph, or account ids (``accounts.csv``'s
+                ``account_id``, mapped with :meth:`codes_of`); duplicates are ignored.
 
         Returns:
             An :class:`AccountGraph` whose nodes are the given accounts in ascending code order, with the
             relation edges among them, their features and their incidence rows. ``parent_codes`` maps
             its nodes back to log account codes; ``log`` is the parent's log.
         """
-        codes = np.unique(
-            np.asarray(
-                list(account_codes) if not isinstance(account_codes, np.ndarray) else account_codes,
-                dtype=np.int64,
-            )
+        given = np.asarray(
+            list(account_codes) if not isinstance(account_codes, np.ndarray) else account_codes
         )
+        if given.dtype.kind in "OUS":  # account ids, as a user has them from accounts.csv
+            given = self.codes_of(given.tolist())
+        codes = np.unique(given.astype(np.int64))
         if codes.size and (codes[0] < 0 or codes[-1] >= self.n_accounts):
             raise IndexError(f"account codes must be in [0, {self.n_accounts}), got {codes[0]}..{codes[-1]}")
         new = np.full(self.n_accounts, -1, dtype=np.int64)
@@ -435,14 +436,7 @@ def _member(m_src: np.ndarray, m_dst: np.ndarray, src: np.ndarray, dst: np.ndarr
 
 
 def _atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
-    """Writes through a temporary file next to ``path`` and renames it, so ``path`` appears whole."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Writes through a temporary file next to ``path`` (its folder made first) and renames it, so ``path``
+    appears whole, with the usual permissions (:func:`graphs.files.atomic_write`)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, write)

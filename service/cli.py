@@ -429,10 +429,9 @@ def labels(
     dataset: Annotated[str | None, typer.Option(help="Only this dataset's decisions.")] = None,
 ) -> None:
     """Export investigators' decisions as training labels; `ringscope train --labels OUT` takes them."""
-    import os
-    import tempfile
-
     import pandas as pd
+
+    from graphs.files import atomic_write
 
     url = _store_url(store)
     check_store_url(url, "serve")
@@ -460,10 +459,7 @@ def labels(
     columns += ["dataset"]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ringscope-", suffix=".csv", dir=out.parent)
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame[columns].to_csv(fh, index=False)
-        os.replace(tmp, out)
+        atomic_write(out, lambda tmp: frame[columns].to_csv(tmp, index=False))
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror or exc})")
     bots = int(frame["is_bot"].sum())

@@ -288,6 +288,24 @@ def test_subgraph(graph: AccountGraph) -> None:
     assert list(graph.account_ids[subsub.parent_codes]) == list(subsub.account_ids)
     with pytest.raises(IndexError):
         graph.subgraph([graph.n_accounts])
+
+
+def test_subgraph_of_account_ids_exports_for_gephi(graph: AccountGraph, tmp_path: Path) -> None:
+    """docs/graph.md's `graph.subgraph(members).write_gexf(...)` with the account ids a user has; the
+    file gets the usual permissions (not mkstemp's 0600) and its folder is made."""
+    import os
+
+    sub = graph.subgraph(["f2", "f0", "f1", "a", "f0"])
+    assert list(sub.account_ids) == ["f0", "f1", "f2", "a"]
+    assert sub.n_edges() == graph.subgraph(graph.codes_of(["f0", "f1", "f2", "a"])).n_edges()
+    with pytest.raises(KeyError, match="unknown account id 'nobody'"):
+        graph.subgraph(["f0", "nobody"])
+    path = tmp_path / "exports" / "ring.gexf"
+    sub.write_gexf(path)
+    assert nx.read_gexf(path).number_of_nodes() == 4
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     with pytest.raises(KeyError):
         graph.codes_of(["nobody"])
 

@@ -8,6 +8,7 @@ became labels that made the next model better.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,10 @@ def test_decisions_become_labels_that_improve_the_next_model(tmp_path: Path) -> 
         labels = tmp_path / f"labels{i}.csv"
         out = cli("labels", "--store", store, "--out", labels)
         assert "labels" in out
+        umask = os.umask(0)
+        os.umask(umask)
+        assert labels.stat().st_mode & 0o777 == 0o666 & ~umask  # not a temporary file's 0600
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary file left"
         table = pd.read_csv(labels, keep_default_na=False)
         assert set(table["account_id"]) == decided
         # Labels are right where decisions were right: confirmed members are mostly true bots.
