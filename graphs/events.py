@@ -44,8 +44,6 @@ class EventLog:
         source: the file the log came from.
         attributes: extra columns of the log, per event: numbers as float64 (NaN where empty),
             anything else as object strings (see :mod:`graphs.attributes`).
-        duplicates_dropped: rows dropped on loading because they repeated an earlier row in every
-            column (the same event delivered twice); each counts once.
     """
 
     account: np.ndarray
@@ -59,7 +57,6 @@ class EventLog:
     entity_ids: np.ndarray
     source: str = "<memory>"
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
-    duplicates_dropped: int = 0
 
     @property
     def n_events(self) -> int:
@@ -187,7 +184,6 @@ class EventLog:
         return {
             "source": self.source,
             "rows": self.n_events,
-            "duplicates_dropped": self.duplicates_dropped,
             "accounts": self.n_accounts,
             "entities": self.n_entities,
             "entity_types": {
@@ -274,18 +270,11 @@ def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
     key = type_codes.astype(np.int64) * max(len(ids), 1) + id_codes
     entity, uniq = pd.factorize(key, sort=False)
     del key, id_codes
-    action = action.astype(np.int16)
-    entity = entity.astype(np.int32)
-    repeat = repeated_rows(account, entity, action, timestamp, attributes)
-    if repeat.any():
-        keep = ~repeat
-        account, entity, action, timestamp = account[keep], entity[keep], action[keep], timestamp[keep]
-        attributes = {c: v[keep] for c, v in attributes.items()}
     return EventLog(
         account=account,
         timestamp=timestamp,
-        action=action,
-        entity=entity,
+        action=action.astype(np.int16),
+        entity=entity.astype(np.int32),
         account_ids=account_ids.astype(object),
         actions=tuple(str(a) for a in actions),
         entity_types=tuple(str(t) for t in types),
@@ -293,52 +282,7 @@ def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
         entity_ids=ids[uniq % max(len(ids), 1)].astype(object),
         source=name,
         attributes=attributes,
-        duplicates_dropped=int(repeat.sum()),
     )
-
-
-_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
-
-
-def repeated_rows(
-    account: np.ndarray,
-    entity: np.ndarray,
-    action: np.ndarray,
-    timestamp: np.ndarray,
-    attributes: dict[str, np.ndarray],
-) -> np.ndarray:
-    """True for every row that repeats an earlier one in every column (the same event delivered
-    twice), False for the first of each such group and for all other rows.
-
-    One hash per row and one ``np.sort`` find the candidates (almost always none: then that is all
-    it costs); only rows whose hash occurs twice are compared column by column, with pandas.
-    """
-    n = account.size
-    if n < 2:
-        return np.zeros(n, dtype=bool)
-    with np.errstate(over="ignore"):
-        h = account.astype(np.uint64) * np.uint64(_MIX[0])
-        h ^= entity.astype(np.uint64) * np.uint64(_MIX[1])
-        h ^= action.astype(np.uint64) * np.uint64(_MIX[2])
-        h ^= timestamp.astype(np.int64).view(np.uint64) * np.uint64(_MIX[3])
-        h ^= h >> np.uint64(29)
-    s = np.sort(h)
-    twice = s[1:][s[1:] == s[:-1]]
-    out = np.zeros(n, dtype=bool)
-    if twice.size == 0:
-        return out
-    rows = np.flatnonzero(np.isin(h, twice))
-    frame = pd.DataFrame(
-        {
-            "account": account[rows],
-            "entity": entity[rows],
-            "action": action[rows],
-            "timestamp": timestamp[rows],
-            **{f"attr:{c}": v[rows] for c, v in attributes.items()},
-        }
-    )
-    out[rows[frame.duplicated(keep="first").to_numpy()]] = True
-    return out
 
 
 def load_events(path: str | os.PathLike[str]) -> EventLog:

@@ -232,12 +232,6 @@ def print_detection(detection) -> None:
     from graphs.scoring import RING, VERDICTS
 
     run = detection.params
-    if run.get("duplicates_dropped"):
-        console.print(
-            f"{run['duplicates_dropped']:,} rows repeated an earlier row in every column (the same event "
-            "delivered twice): each counted once",
-            highlight=False,
-        )
     if run.get("roles"):
         console.print(f"entity roles: {run['roles']}", highlight=False)
     cal = run.get("calibration") or {}

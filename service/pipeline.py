@@ -356,7 +356,6 @@ def _run_params(p: DetectParams, model, timings: dict, graph, source: str, calib
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "graph_timings_s": {k: round(v, 3) for k, v in graph.meta.get("timings", {}).items()},
         "source": source,
-        "duplicates_dropped": graph.log.duplicates_dropped,
         "roles": graph.meta.get("roles"),
         "time_resolution_s": graph.meta.get("time_resolution_s"),
         "synchrony": graph.meta.get("synchrony"),

@@ -263,30 +263,3 @@ def test_fractional_seconds_are_floored_in_both_formats(tmp_path: Path, events_d
     df["timestamp"] = df["timestamp"] + 0.75
     log = load_events(write(df, tmp_path / f"f{fmt}"))
     assert list(log.timestamp) == list(events_df["timestamp"])
-
-
-def test_a_row_delivered_twice_counts_once(tmp_path: Path) -> None:
-    """Exact repeats (every column, extra ones included) are dropped and counted; a row that differs
-    in any column, a rating or a second, stays."""
-    rows = [
-        ("u1", "2024-05-01T10:00:00Z", "like", "content", "p1", 5),
-        ("u1", "2024-05-01T10:00:00Z", "like", "content", "p1", 5),  # the same event again
-        ("u1", "2024-05-01T10:00:00Z", "like", "content", "p1", 4),  # another rating: kept
-        ("u1", "2024-05-01T10:00:01Z", "like", "content", "p1", 5),  # a second later: kept
-        ("u2", "2024-05-01T10:00:00Z", "like", "content", "p1", 5),
-        ("u1", "2024-05-01T10:00:00Z", "like", "content", "p1", 5),  # a third copy
-    ]
-    df = pd.DataFrame(
-        rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id", "rating"]
-    )
-    path = tmp_path / "events.csv"
-    df.to_csv(path, index=False)
-    for log in (load_events(path), EventLog.from_frame(df)):
-        assert log.duplicates_dropped == 2 and log.n_events == 4
-        assert log.summary()["duplicates_dropped"] == 2
-        assert sorted(log.attributes["rating"].tolist()) == [4.0, 5.0, 5.0, 5.0]  # aligned with the rows
-        kept = log.to_frame().assign(rating=log.attributes["rating"])
-        assert not kept.duplicated().any()
-    df.drop_duplicates().to_csv(path, index=False)
-    clean = load_events(path)
-    assert clean.duplicates_dropped == 0 and clean.n_events == 4

@@ -304,12 +304,3 @@ def test_two_logs_in_one_store_and_a_rerun(tmp_path: Path, world_dir: Path) -> N
         assert runs[2]["n_events"] == 0, "the rerun changed nothing"
         page = st.list_clusters(limit=1000)
         assert {c["status"] for c in page.items} == {"active"}, "nobody's rings dissolved"
-
-
-def test_detect_counts_rows_delivered_twice(tmp_path: Path, world_dir: Path) -> None:
-    events = pd.read_csv(world_dir / "events.csv")
-    twice = pd.concat([events, events.iloc[:3]], ignore_index=True)
-    twice.to_csv(tmp_path / "events.csv", index=False)
-    res = cli("detect", "--structure-only", events=tmp_path / "events.csv", out=tmp_path / "o")
-    assert res.exit_code == 0, res.output
-    assert "3 rows repeated an earlier row in every column" in res.output
