@@ -9,9 +9,8 @@ only when it holds at least :data:`MIN_SHARE` of the members (of ``P``, of ``C``
 
 - ``born``: a new cluster with no origin and nothing merged into it;
 - ``returned``: it got back the id of a cluster that had dissolved (a ring that came back);
-- ``grew`` / ``shrank``: it kept its id and has more / fewer members (``related``: the clusters
-  merged into it / split off it);
-- ``changed``: it kept its id and its size, with other members (``related`` as above);
+- ``grew`` / ``shrank`` / ``changed``: it kept its id and has more / fewer / as many members, some
+  of them others (``related``: the clusters merged into it and those split off it);
 - ``unchanged``: the same members (only the verdict or the score changed);
 - ``merged``: a previous cluster that is gone, most of its members now in one cluster (its heir;
   ``related``: the heir), or a new cluster that is the heir of such clusters (``related``: them);
