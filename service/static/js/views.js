@@ -426,9 +426,8 @@ function lifecycleCell(r) {
   let words;
   if (r.lifecycle === 'merged') words = r.size_before == null ? ['merged from ', ...links(related)] : ['merged into ', ...links(related)];
   else if (r.lifecycle === 'split') words = r.size_before == null ? ['split from ', ...links(related)] : ['split into ', ...links(related)];
-  else if (related.length && r.lifecycle === 'grew') words = ['grew (absorbed ', ...links(related), ')'];
-  else if (related.length && r.lifecycle === 'shrank') words = ['shrank (split off: ', ...links(related), ')'];
-  else words = [LIFECYCLE_WORDS[r.lifecycle] || r.lifecycle, ...(related.length ? [' (', ...links(related), ')'] : [])];
+  // A kept cluster's related ones were merged into it or split off it (grew: mostly merged).
+  else words = [LIFECYCLE_WORDS[r.lifecycle] || r.lifecycle, ...(related.length ? ['; merged or split: ', ...links(related)] : [])];
   return h('span', {}, ...words);
 }
 
