@@ -24,6 +24,7 @@ from service.schemas import (
 from service.settings import Role
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
 from service.store.cursor import MAX_CURSOR_LENGTH
+from service.store.lifecycle import LIFECYCLES
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupRoute)
 
@@ -59,6 +60,12 @@ async def list_clusters(
     order: Literal["feed", "newest"] = Query(
         "feed", description="feed: oldest change first (resumable); newest: latest change first"
     ),
+    lifecycle: str | None = Query(
+        None,
+        max_length=200,
+        description="only clusters whose latest change did this: comma-separated lifecycle steps, "
+        f"e.g. grew,merged (of {', '.join(LIFECYCLES)})",
+    ),
     store: Store = Depends(any_role),
 ) -> dict:
     """Every cluster once, at its latest change, oldest change first (any role).
@@ -78,8 +85,18 @@ async def list_clusters(
             since_value = parse_since(since)
         except ValueError as exc:
             raise invalid_param("since", str(exc), since) from None
+    steps = None
+    if lifecycle is not None:
+        steps = [x.strip() for x in lifecycle.split(",") if x.strip()]
+        unknown = [x for x in steps if x not in LIFECYCLES]
+        if unknown or not steps:
+            raise invalid_param(
+                "lifecycle", f"{(unknown or [''])[0]!r} is not one of {', '.join(LIFECYCLES)}", lifecycle
+            )
     try:
-        page = store.list_clusters(verdict, min_size, since_value, cursor, limit, dataset, decision, order)
+        page = store.list_clusters(
+            verdict, min_size, since_value, cursor, limit, dataset, decision, order, lifecycle=steps
+        )
     except CursorError as exc:
         raise invalid_param("cursor", str(exc), cursor) from None
     # A dict: FastAPI validates it against ClusterPage once (a model would be validated twice).

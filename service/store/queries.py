@@ -306,6 +306,7 @@ def list_clusters(
     dataset: str | None = None,
     decision: str | None = None,
     newest: bool = False,
+    lifecycle: tuple[str, ...] | None = None,
 ) -> ClusterPage:
     """Needs a snapshot: the high-water mark and the page must agree. ``newest``: latest change
     first (a cursor then means "changes before it"); otherwise the feed order.
@@ -334,6 +335,9 @@ def list_clusters(
     if min_size is not None:
         where.append("size >= ?")
         params.append(min_size)
+    if lifecycle:
+        where.append(f"lifecycle IN ({', '.join('?' for _ in lifecycle)})")
+        params.extend(lifecycle)
     if dataset is not None:
         where.append("dataset = ?")
         params.append(dataset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from service.store import queries
 from service.store.cursor import decode_cursor
 from service.store.decisions import DECISION_STATES, DECISIONS, decide, decided_labels, verdict_quality
 from service.store.engine import make_engine
+from service.store.lifecycle import LIFECYCLES
 from service.store.publish import PublishResult, publish
 from service.store.queries import ClusterPage, Snapshot
 from service.store.tables import DEFAULT_DATASET, LIFECYCLE_COLUMNS, counters, metadata, runs
@@ -403,6 +404,7 @@ class Store:
         dataset: str | None = None,
         decision: str | None = None,
         order: str = "feed",
+        lifecycle: Iterable[str] | None = None,
     ) -> ClusterPage:
         """Clusters in change-feed order, one page at a time.
 
@@ -422,6 +424,8 @@ class Store:
                 have none (``undecided``).
             order: ``feed`` (oldest change first, the resumable order) or ``newest`` (latest change
                 first; a cursor then continues towards older changes).
+            lifecycle: only clusters whose latest change did one of these (``grew``, ``merged``, ...:
+                :data:`service.store.lifecycle.LIFECYCLES`).
 
         Raises:
             CursorError: the cursor is malformed, from another store, or beyond this store's feed.
@@ -435,10 +439,24 @@ class Store:
             raise ValueError(f"decision must be one of {', '.join(DECISION_STATES)}")
         if order not in ("feed", "newest"):
             raise ValueError("order must be feed or newest")
+        steps = tuple(lifecycle) if lifecycle is not None else None
+        unknown = [x for x in steps or () if x not in LIFECYCLES]
+        if unknown:
+            raise ValueError(f"lifecycle {unknown[0]!r} is not one of {', '.join(LIFECYCLES)}")
         after, cursor_store = decode_cursor(cursor) if cursor is not None else (0, None)
         with self.reading() as db:
             return queries.list_clusters(
-                db, after, limit, verdict, min_size, since, cursor_store, dataset, decision, order == "newest"
+                db,
+                after,
+                limit,
+                verdict,
+                min_size,
+                since,
+                cursor_store,
+                dataset,
+                decision,
+                order == "newest",
+                steps,
             )
 
     def labels(self, dataset: str | None = None) -> list[dict[str, Any]]:

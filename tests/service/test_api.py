@@ -133,6 +133,22 @@ def test_list_and_filters(client: TestClient) -> None:
     assert pull(client, since="1")[0] == []
     assert len(pull(client, since="2000-01-01T00:00:00Z")[0]) == 3
     assert pull(client, since="2999-01-01")[0] == []
+    # One run so far: every cluster was born; nothing grew.
+    assert len(pull(client, lifecycle="born")[0]) == 3
+    assert pull(client, lifecycle="grew,merged")[0] == []
+
+
+def test_lifecycle_filter_pulls_only_what_grew_or_went(client: TestClient, store: Store) -> None:
+    store.publish(detection_two())  # the ring swaps a member, S changes verdict, B dissolves, N appears
+    steps = {c["cluster_id"]: c["lifecycle"] for c in pull(client)[0]}
+    assert steps == {
+        "c-000001": "changed",
+        "c-000002": "unchanged",
+        "c-000003": "dissolved",
+        "c-000004": "born",
+    }
+    assert [c["cluster_id"] for c in pull(client, lifecycle="dissolved,born")[0]] == ["c-000003", "c-000004"]
+    assert [c["cluster_id"] for c in pull(client, lifecycle=" changed ")[0]] == ["c-000001"]
 
 
 def test_runs_landing_while_paging_lose_and_repeat_nothing(client: TestClient, store: Store) -> None:
@@ -306,6 +322,9 @@ def test_unknown_ids_are_404_with_json(client: TestClient, path: str) -> None:
         {"cursor": "0"},
         {"cursor": encode_cursor(10**6)},
         {"min_size": 0},
+        {"lifecycle": "exploded"},
+        {"lifecycle": "grew,,x"},
+        {"lifecycle": ","},
     ],
 )
 def test_bad_parameters_are_422(client: TestClient, params: dict) -> None:
