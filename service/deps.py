@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 
 from service.settings import Role
 from service.store import Store
+from service.store.lifecycle import LIFECYCLES
 
 API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEMES = {
@@ -42,6 +43,27 @@ def invalid_param(param: str, message: str, value: str, where: str = "query") ->
     return RequestValidationError(
         [{"type": "value_error", "loc": (where, param), "msg": message, "input": value}]
     )
+
+
+def lifecycle_steps(text: str | None) -> list[str] | None:
+    """The ``lifecycle`` query parameter (comma-separated steps) as a list; a 422 naming the first
+    unknown step."""
+    if text is None:
+        return None
+    steps = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in steps if x not in LIFECYCLES]
+    if unknown or not steps:
+        raise invalid_param(
+            "lifecycle", f"{(unknown or [''])[0]!r} is not one of {', '.join(LIFECYCLES)}", text
+        )
+    return steps
+
+
+#: The ``lifecycle`` query parameter's description.
+LIFECYCLE_HELP = (
+    "only clusters whose latest change did this: comma-separated lifecycle steps, e.g. grew,merged "
+    f"(of {', '.join(LIFECYCLES)})"
+)
 
 
 def key_name(key: str, role: Role) -> str:

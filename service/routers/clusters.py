@@ -7,7 +7,16 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from graphs.scoring import RING
-from service.deps import API_KEY_HEADER, SECURITY, any_role, invalid_param, investigator_only, key_name
+from service.deps import (
+    API_KEY_HEADER,
+    LIFECYCLE_HELP,
+    SECURITY,
+    any_role,
+    invalid_param,
+    investigator_only,
+    key_name,
+    lifecycle_steps,
+)
 from service.routers.lookup import LookupRoute
 from service.schemas import (
     ClusterDetail,
@@ -24,7 +33,6 @@ from service.schemas import (
 from service.settings import Role
 from service.store import MAX_LIMIT, CursorError, Store, decode_cursor, parse_since
 from service.store.cursor import MAX_CURSOR_LENGTH
-from service.store.lifecycle import LIFECYCLES
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"], route_class=LookupRoute)
 
@@ -60,12 +68,7 @@ async def list_clusters(
     order: Literal["feed", "newest"] = Query(
         "feed", description="feed: oldest change first (resumable); newest: latest change first"
     ),
-    lifecycle: str | None = Query(
-        None,
-        max_length=200,
-        description="only clusters whose latest change did this: comma-separated lifecycle steps, "
-        f"e.g. grew,merged (of {', '.join(LIFECYCLES)})",
-    ),
+    lifecycle: str | None = Query(None, max_length=200, description=LIFECYCLE_HELP),
     store: Store = Depends(any_role),
 ) -> dict:
     """Every cluster once, at its latest change, oldest change first (any role).
@@ -85,14 +88,7 @@ async def list_clusters(
             since_value = parse_since(since)
         except ValueError as exc:
             raise invalid_param("since", str(exc), since) from None
-    steps = None
-    if lifecycle is not None:
-        steps = [x.strip() for x in lifecycle.split(",") if x.strip()]
-        unknown = [x for x in steps if x not in LIFECYCLES]
-        if unknown or not steps:
-            raise invalid_param(
-                "lifecycle", f"{(unknown or [''])[0]!r} is not one of {', '.join(LIFECYCLES)}", lifecycle
-            )
+    steps = lifecycle_steps(lifecycle)
     try:
         page = store.list_clusters(
             verdict, min_size, since_value, cursor, limit, dataset, decision, order, lifecycle=steps

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from service.deps import SECURITY, any_role, invalid_param
+from service.deps import LIFECYCLE_HELP, SECURITY, any_role, invalid_param, lifecycle_steps
 from service.schemas import Verdict, error_responses
 from service.store import CursorError, Store, decode_cursor, encode_cursor
 from service.store.cursor import MAX_CURSOR_LENGTH
@@ -56,10 +56,12 @@ async def feed(
         None, min_length=1, max_length=200, description="only this dataset's clusters"
     ),
     poll: float = Query(2.0, ge=0.2, le=60.0, description="seconds between looks for new runs"),
+    lifecycle: str | None = Query(None, max_length=200, description=LIFECYCLE_HELP),
     store: Store = Depends(any_role),
 ) -> StreamingResponse:
     """Every change after ``cursor`` (or ``Last-Event-ID``), then each new one as runs land (any role)."""
     start = request.headers.get("last-event-id") or cursor
+    steps = lifecycle_steps(lifecycle)
     if start is not None:
         try:
             decode_cursor(start)
@@ -67,18 +69,20 @@ async def feed(
         except CursorError as exc:
             raise invalid_param("cursor", str(exc), start) from None
     return StreamingResponse(
-        _events(request, store, start, verdict, dataset, poll),
+        _events(request, store, start, verdict, dataset, poll, steps),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    request: Request, store: Store, cursor: str | None, verdict, dataset, poll: float
+    request: Request, store: Store, cursor: str | None, verdict, dataset, poll: float, lifecycle=None
 ) -> AsyncIterator[bytes]:
     last_sent = time.monotonic()
     while not await request.is_disconnected():
-        page = store.list_clusters(cursor=cursor, limit=PAGE, verdict=verdict, dataset=dataset)
+        page = store.list_clusters(
+            cursor=cursor, limit=PAGE, verdict=verdict, dataset=dataset, lifecycle=lifecycle
+        )
         for item in page.items:
             # Each event's id is the cursor right after it: resuming there skips and repeats nothing.
             event_id = encode_cursor(item["updated_seq"], store.store_id)

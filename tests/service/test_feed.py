@@ -56,24 +56,25 @@ def served(tmp_path: Path):
 class Receiver:
     """Reads the stream in a thread; events land in a queue as (id, data)."""
 
-    def __init__(self, base: str, last_id: str | None = None) -> None:
+    def __init__(self, base: str, last_id: str | None = None, lifecycle: str | None = None) -> None:
         self.events: queue.Queue = queue.Queue()
         self.stop = threading.Event()
         headers = {"X-API-Key": ENFORCEMENT_KEY} | ({"Last-Event-ID": last_id} if last_id else {})
-        self.thread = threading.Thread(target=self._run, args=(base, headers), daemon=True)
+        params = {"poll": 0.2} | ({"lifecycle": lifecycle} if lifecycle else {})
+        self.thread = threading.Thread(target=self._run, args=(base, headers, params), daemon=True)
         self.thread.start()
 
-    def _run(self, base: str, headers: dict) -> None:
+    def _run(self, base: str, headers: dict, params: dict) -> None:
         try:
-            self._read(base, headers)
+            self._read(base, headers, params)
         except httpx.HTTPError:
             if not self.stop.is_set():  # the server closing a stream we gave up on is no failure
                 raise
 
-    def _read(self, base: str, headers: dict) -> None:
+    def _read(self, base: str, headers: dict, params: dict) -> None:
         with (
             httpx.Client(timeout=None) as client,
-            client.stream("GET", f"{base}/v1/feed", params={"poll": 0.2}, headers=headers) as r,
+            client.stream("GET", f"{base}/v1/feed", params=params, headers=headers) as r,
         ):
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             event: dict = {}
@@ -128,8 +129,22 @@ def test_every_change_once_and_resume_after_a_disconnect(served) -> None:
     again.close()
 
 
+def test_feed_can_carry_only_some_lifecycle_steps(served) -> None:
+    store, base = served
+    store.publish(detection_one())
+    store.publish(detection_two())
+    rx = Receiver(base, lifecycle="dissolved,changed")
+    got = {d["cluster_id"]: d["lifecycle"] for _, d in rx.take(2)}
+    assert got == {"c-000001": "changed", "c-000003": "dissolved"}
+    time.sleep(0.6)
+    assert rx.events.empty()
+    rx.close()
+
+
 def test_feed_needs_a_key_and_a_valid_cursor(served) -> None:
     _, base = served
     assert httpx.get(f"{base}/v1/feed").status_code == 401
     r = httpx.get(f"{base}/v1/feed", headers={"X-API-Key": ENFORCEMENT_KEY, "Last-Event-ID": "bogus-cursor"})
     assert r.status_code == 422
+    r = httpx.get(f"{base}/v1/feed", params={"lifecycle": "exploded"}, headers={"X-API-Key": ENFORCEMENT_KEY})
+    assert r.status_code == 422 and "'exploded' is not one of born" in r.text
