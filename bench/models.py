@@ -347,7 +347,8 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
 def held_out_table(df: pd.DataFrame) -> str:
     """Markdown: per model, the mean over held-out datasets (each weighted alike) of the per-dataset
     means, and in how many (dataset, repeat, init seed) cells the model had the best AP (paired: the
-    same worlds for every model). The default model is chosen by the first AP column."""
+    same worlds for every model). With ``--loro`` (every fit regime left out in turn) it is the table
+    the default model is chosen by."""
     cell = ["dataset", "split_seed", "init_seed"]
     best = df.loc[df.groupby(cell)["ap"].idxmax(), "model"].value_counts()
     per_dataset = df.groupby(["model", "dataset"], sort=False)[["roc_auc", "ap"]].mean()
