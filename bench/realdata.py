@@ -38,7 +38,7 @@ from gnn.synthetic import stratified_masks
 from gnn.train import train
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "gnn" / "configs"
-DEFAULT_MODELS = ("mlp", "gbt", "sage", "gat", "rgcn", "bwgnn", "bwgnn_hetero", "ghrn")
+DEFAULT_MODELS = ("mlp", "gbt_nograph", "gbt", "sage", "gat", "rgcn", "bwgnn", "bwgnn_hetero", "ghrn")
 
 
 def resolve_config(name: str, config_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
