@@ -65,7 +65,8 @@ def lifecycles(
     """Every changed cluster's lifecycle, keyed by stable id.
 
     Args:
-        overlaps: ``local_id, stable_id, overlap`` for every (new, previous) pair sharing members.
+        overlaps: the rows of :func:`service.store.matching.cluster_overlaps` (``local_id,
+            stable_id, overlap, n_new, n_old``), one per (new, previous) pair sharing members.
         matches: the matched pairs (``local_id, stable_id, overlap``) of :func:`match_clusters`.
         id_map: run-local id -> stable id of every new cluster.
         returned: stable ids that were dissolved before this run and came back.
@@ -78,8 +79,8 @@ def lifecycles(
     matched_local = dict(zip(matches["local_id"], matches["stable_id"], strict=True))
     kept = dict(zip(matches["local_id"], matches["overlap"], strict=True))
     o = overlaps.assign(
-        share_old=overlaps["overlap"] / overlaps["stable_id"].map(old_sizes),
-        share_new=overlaps["overlap"] / overlaps["local_id"].map(new_sizes),
+        share_old=overlaps["overlap"] / overlaps["n_old"],
+        share_new=overlaps["overlap"] / overlaps["n_new"],
     )
     strong = o["overlap"] >= MIN_OVERLAP
     heir = _best(o[strong & (o["share_old"] >= MIN_SHARE)], by="stable_id", pick="local_id")

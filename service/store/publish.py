@@ -360,21 +360,7 @@ def _write_events(
     _bulk_insert(
         conn,
         cluster_events,
-        [
-            "seq",
-            "dataset",
-            "cluster_id",
-            "run_id",
-            "at",
-            "change",
-            "verdict",
-            "previous_verdict",
-            "score",
-            "size",
-            "lifecycle",
-            "size_before",
-            "related",
-        ],
+        [c.name for c in cluster_events.columns],  # every column, in the table's order (as below)
         [
             (
                 e["seq"],
