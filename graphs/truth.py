@@ -84,3 +84,45 @@ def quality_report(accounts: pd.DataFrame, clusters: pd.DataFrame, labels: pd.Da
         by = pd.Series(flagged[benign_look]).groupby(look[benign_look]).mean()
         out["lookalike_fp_by_kind"] = {k: round(float(v), 4) for k, v in by.items()}
     return out
+
+
+def run_agreement(a: pd.DataFrame, b: pd.DataFrame, min_jaccard: float = 0.9) -> dict:
+    """How far two runs over the same accounts agree (an incremental run against a full one).
+
+    Args:
+        a, b: ``accounts`` tables (``account_id, cluster_id, verdict``) of the two runs; cluster ids
+            need not match (each run's ``ring`` clusters are matched by members).
+        min_jaccard: a ``ring`` cluster of ``a`` is matched when a ``ring`` cluster of ``b`` has at least
+            this Jaccard index with it.
+
+    Returns:
+        ``accounts`` (in both), ``verdict_agreement`` (share of them with the same verdict),
+        ``rings_a``, ``rings_b``, ``rings_matched`` (rings of ``a`` matched in ``b``), ``ring_match``
+        (matched share of the larger ring count; 1.0 when neither has rings), ``only_a`` / ``only_b``
+        (accounts in just one run).
+    """
+    a = a.set_index("account_id") if "account_id" in a.columns else a
+    b = b.set_index("account_id") if "account_id" in b.columns else b
+    common = a.index.intersection(b.index)
+    va, vb = a.loc[common, "verdict"].to_numpy(), b.loc[common, "verdict"].to_numpy()
+
+    def rings(t: pd.DataFrame) -> np.ndarray:
+        c = t.loc[common, "cluster_id"].fillna("").astype(str).to_numpy().copy()
+        c[t.loc[common, "verdict"].to_numpy() != "ring"] = ""
+        return c
+
+    ca, cb = rings(a), rings(b)
+    pairs = best_jaccard(cb, ca)  # "ring" = a's clusters, "cluster" = b's
+    n_a = len(set(ca) - {""})
+    n_b = len(set(cb) - {""})
+    matched = int(pairs.loc[pairs["jaccard"] >= min_jaccard, "r"].nunique()) if len(pairs) else 0
+    return {
+        "accounts": int(len(common)),
+        "verdict_agreement": float(np.mean(va == vb)) if len(common) else 1.0,
+        "rings_a": n_a,
+        "rings_b": n_b,
+        "rings_matched": matched,
+        "ring_match": matched / max(n_a, n_b) if max(n_a, n_b) else 1.0,
+        "only_a": int(len(a.index.difference(b.index))),
+        "only_b": int(len(b.index.difference(a.index))),
+    }

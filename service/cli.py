@@ -143,20 +143,26 @@ def detect_params(
     targets: str | None = None,
     ignore_columns: str | None = None,
     config: Path | None = None,
+    config_text: str | None = None,
 ):
-    """Detection knobs: ``--config`` (YAML, :mod:`service.detect_config`), then the command line's
-    schema options on top (declared roles, columns switched off)."""
+    """Detection knobs: ``--config`` (YAML, :mod:`service.detect_config`; or its text, as an update
+    remembers it), then the command line's schema options on top (declared roles, columns switched off)."""
     import dataclasses
 
     from graphs.errors import RingscopeError
-    from service.detect_config import load_detect_config
+    from service.detect_config import detect_config_from_text, load_detect_config
     from service.pipeline import DetectParams
 
     def names(value: str | None) -> tuple[str, ...] | None:
         return None if not value else tuple(v.strip() for v in value.split(",") if v.strip())
 
     try:
-        params = load_detect_config(config) if config is not None else DetectParams()
+        if config is not None:
+            params = load_detect_config(config)
+        elif config_text is not None:
+            params = detect_config_from_text(config_text, "the detection config remembered by the state")
+        else:
+            params = DetectParams()
         graph = params.graph
         changes = {}
         if identifiers:
@@ -310,6 +316,199 @@ def detect(
     print_detection(detection)
     console.print(f"published run {result.run_id} to {url}; wrote " + ", ".join(map(str, paths.values())))
     console.print(result.changes_line(), highlight=False)
+
+
+StateOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder of the datasets' update state (default: RINGSCOPE_STATE, else ./ringscope-state)."
+    ),
+]
+
+
+def _update_options(model, structure_only, identifiers, targets, ignore_column, config) -> dict:
+    """This update's options (None: the state's remembered value), checked before any work."""
+    opts: dict = {"identifiers": identifiers, "targets": targets, "ignore_column": ignore_column}
+    opts["model"] = (
+        "none" if structure_only else (str(Path(model).resolve()) if model and model != "default" else model)
+    )
+    opts["config_text"] = None
+    if config is not None:
+        try:
+            opts["config_text"] = config.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{config}: cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        detect_params(identifiers, targets, ignore_column, config_text=opts["config_text"])
+    if opts["model"] not in (None, "none"):
+        check_model(opts["model"])
+    return opts
+
+
+def _resolved_params(opts: dict):
+    return detect_params(
+        opts.get("identifiers"),
+        opts.get("targets"),
+        opts.get("ignore_column"),
+        config_text=opts.get("config_text"),
+    )
+
+
+def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts):
+    from service.update import update_and_publish
+
+    with console.status(f"updating dataset {dataset}") as status:
+        up = update_and_publish(
+            batch,
+            source,
+            dataset,
+            root,
+            st,
+            out_dir,
+            opts,
+            _resolved_params,
+            accounts_path=accounts,
+            progress=_progress(status),
+        )
+    console.print(f"{source}: {up.batch.line()}", highlight=False)
+    console.print(
+        f"dataset {dataset}: {up.log_rows:,} rows of {up.log_accounts:,} accounts "
+        f"(state version {up.state.version} in {up.state.folder})",
+        highlight=False,
+    )
+    if up.run is None:
+        console.print("nothing new: no run published", highlight=False)
+        return up
+    print_detection(up.run.detection)
+    result = up.run.published
+    console.print(f"published run {result.run_id}; wrote " + ", ".join(map(str, up.run.paths.values())))
+    console.print(result.changes_line(), highlight=False)
+    return up
+
+
+@app.command()
+def update(
+    events: Annotated[Path, typer.Option(help="The new events: CSV, gzip CSV or Parquet.")],
+    out: Annotated[Path, typer.Option(help="Directory for the refreshed accounts.csv and clusters.csv.")],
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="The dataset the events join (default: the name of the events file's folder)."),
+    ] = None,
+    accounts: Annotated[
+        Path | None, typer.Option(help="Accounts table; its rows replace the same accounts' earlier rows.")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    state: StateOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model directory, or 'default'; default: the dataset's last one, else the shipped model."
+        ),
+    ] = None,
+    structure_only: Annotated[
+        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
+    ] = False,
+    identifiers: IdentifiersOption = None,
+    targets: TargetsOption = None,
+    ignore_column: IgnoreColumnOption = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Detection knobs (YAML); default: the dataset's last ones.")
+    ] = None,
+) -> None:
+    """Add new events to a dataset and publish its refreshed verdicts (redelivered rows are dropped)."""
+    from service.outputs import check_out_dir
+    from service.state import state_root
+    from service.update import default_dataset, read_batches
+
+    url = _store_url(store)
+    check_store_url(url, "detect")
+    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config)
+    name = dataset or default_dataset(events)
+    try:
+        out_dir = check_out_dir(out)
+        good, bad = read_batches([events])
+        if bad:
+            fail(bad[0][1])
+        with open_store(url) as st:
+            recover_outputs(out_dir, st)
+            _run_update(good[0][1], str(events), name, state_root(state), st, out_dir, opts, accounts)
+    except RingscopeError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def watch(
+    folder: Annotated[Path, typer.Argument(help="Folder where new event files land (write, then rename).")],
+    out: Annotated[Path, typer.Option(help="Directory for the refreshed accounts.csv and clusters.csv.")],
+    dataset: Annotated[
+        str | None, typer.Option(help="The dataset the events join (default: the folder's name).")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
+    state: StateOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model directory, or 'default'; default: the dataset's last one, else the shipped model."
+        ),
+    ] = None,
+    structure_only: Annotated[
+        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
+    ] = False,
+    identifiers: IdentifiersOption = None,
+    targets: TargetsOption = None,
+    ignore_column: IgnoreColumnOption = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Detection knobs (YAML); default: the dataset's last ones.")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Process what is waiting, then exit.")] = False,
+) -> None:
+    """Update a dataset from the event files that land in FOLDER, as they land.
+
+    Every file waiting at one look joins one update; processed files move to FOLDER/done, files that
+    are not valid logs to FOLDER/failed with NAME.error.txt. Hidden names and *.tmp / *.part files are
+    left alone, so a writer writes under such a name and renames when the file is whole.
+    """
+    import time
+
+    from service.outputs import check_out_dir
+    from service.state import state_root
+    from service.update import DONE, FAILED, default_dataset, file_away, joined, read_batches, ready_batches
+
+    if not folder.is_dir():
+        fail(f"{folder}: no such folder to watch")
+    url = _store_url(store)
+    check_store_url(url, "detect")
+    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config)
+    name = dataset or default_dataset(folder)
+    root = state_root(state)
+    try:
+        out_dir = check_out_dir(out)
+        with open_store(url) as st:
+            recover_outputs(out_dir, st)
+            console.print(
+                f"watching {folder} for dataset {name} (Ctrl-C stops)" if not once else f"looking in {folder}"
+            )
+            while True:
+                waiting = ready_batches(folder)
+                if waiting:
+                    good, bad = read_batches(waiting)
+                    for path, message in bad:
+                        file_away(path, FAILED, message)
+                        err_console.print(
+                            f"[bold red]refused:[/] {message} (moved to {FAILED}/)", highlight=False
+                        )
+                    if good:
+                        batch, source = joined(good)
+                        _run_update(batch, source, name, root, st, out_dir, opts, None)
+                        for path, _ in good:
+                            file_away(path, DONE)
+                if once:
+                    break
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except RingscopeError as exc:
+        fail(str(exc))
 
 
 @app.command()

@@ -46,14 +46,23 @@ def load_detect_config(path: str | Path, base: Any = None) -> Any:
 
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise DetectConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DetectConfigError(f"{path}: cannot be read ({exc})") from None
+    return detect_config_from_text(text, str(path), base or DetectParams())
+
+
+def detect_config_from_text(text: str, source: str, base: Any = None) -> Any:
+    """The :class:`~service.pipeline.DetectParams` of a config's YAML text (``source`` names it in errors)."""
+    from service.pipeline import DetectParams
+
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise DetectConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return params_from_mapping(base or DetectParams(), raw or {}, str(path))
+        raise DetectConfigError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return params_from_mapping(base or DetectParams(), raw or {}, source)
 
 
 def params_from_mapping(base: Any, data: Any, source: str, prefix: str = "") -> Any:

@@ -1,0 +1,216 @@
+"""``ringscope update`` and ``ringscope watch``: new events in, the dataset's verdicts refreshed.
+
+One update (:func:`update_and_publish`):
+
+1. reads the new batch (validated like any log: one error naming the file, row and column);
+2. appends it to the dataset's state (:mod:`service.state`), dropping redelivered rows and counting
+   out-of-order ones;
+3. runs detection on the accumulated log and publishes it as the dataset's next run (clusters
+   that did not change keep their stable ids and verdicts, every change reaches the change feed with
+   its lifecycle step), writing ``--out`` with it;
+4. commits the new state, after the publish: a crash before the commit leaves the previous state,
+   and the same batch given again is then added once, giving the same verdicts.
+
+What an update recomputes is documented in ``docs/incremental.md``: today the whole accumulated log
+(the relations' chance levels, the communities and the log's null copy are global), so an update
+costs a full run plus reading and writing the state; only the state handling is incremental.
+
+A batch that adds no row (a redelivery) with no accounts table and the same options publishes
+nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from graphs.errors import InputError, RingscopeError
+from graphs.events import EventLog, load_accounts, load_events
+
+from .runs import Run, detect_and_publish
+from .state import (
+    BatchReport,
+    DatasetState,
+    commit,
+    load_state,
+    log_frame,
+    merge_accounts,
+    merge_events,
+    same_table,
+)
+from .store import Store
+
+#: Files ``watch`` picks up; anything else (and hidden or temporary names) is left alone.
+BATCH_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+DONE, FAILED = "done", "failed"
+
+
+class StateBusy(RingscopeError):
+    """Another update of the same dataset holds its state."""
+
+
+@dataclass
+class Update:
+    """One update: what the batch added, the run it published (None when nothing was new), the state."""
+
+    batch: BatchReport
+    run: Run | None
+    state: DatasetState
+    log_rows: int
+    log_accounts: int
+
+
+@contextmanager
+def locked(state: DatasetState) -> Iterator[None]:
+    """Holds the dataset's state for one update (a second concurrent update fails at once)."""
+    state.folder.mkdir(parents=True, exist_ok=True)
+    path = state.folder / ".lock"
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StateBusy(
+                f"another update of dataset {state.dataset!r} is running (it holds {path}); try again later"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_batches(paths: Sequence[Path]) -> tuple[list[tuple[Path, pd.DataFrame]], list[tuple[Path, str]]]:
+    """Loads batch files: ``(path, rows)`` of the valid logs, ``(path, one-line error)`` of the rest."""
+    good, bad = [], []
+    for p in paths:
+        try:
+            frame = log_frame(load_events(p))
+        except RingscopeError as exc:
+            bad.append((p, str(exc)))
+        except OSError as exc:
+            bad.append((p, f"{p}: cannot be read ({exc.strerror or exc})"))
+        else:
+            for c in frame.columns:
+                if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                    frame[c] = frame[c].astype(object)
+            good.append((p, frame))
+    return good, bad
+
+
+def joined(batches: Sequence[tuple[Path, pd.DataFrame]]) -> tuple[pd.DataFrame, str]:
+    """Several loaded batches as one, and a name for them."""
+    frames = [f for _, f in batches]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    first = batches[0][0]
+    return frame, str(first) if len(batches) == 1 else f"{first} and {len(batches) - 1} more"
+
+
+def update_and_publish(
+    batch: pd.DataFrame,
+    source: str,
+    dataset: str,
+    root: Path,
+    store: Store,
+    out: Path,
+    options: dict[str, Any],
+    params_of: Callable[[dict[str, Any]], Any],
+    accounts_path: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Update:
+    """Adds ``batch`` to ``dataset``'s state and publishes the refreshed verdicts.
+
+    Args:
+        batch: the new rows (:func:`read_batches`).
+        source: the batch's file name(s), for messages and the state's batch list.
+        dataset: the dataset (ids, feed and state are per dataset).
+        root: the state folder (:func:`service.state.state_root`).
+        store: the verdict store.
+        out: where the run's output tables go.
+        options: this update's options (``service.state.OPTION_KEYS``); ``None`` values fall back to
+            the state's remembered ones.
+        params_of: turns the resolved options into :class:`~service.pipeline.DetectParams`.
+        accounts_path: an accounts table whose rows replace the state's for the same accounts.
+        progress: called with a short message as each stage starts.
+    """
+    say = progress or (lambda _msg: None)
+    state = load_state(root, dataset)
+    with locked(state):
+        state = load_state(root, dataset)  # what the last update committed, now that we hold it
+        resolved = {**state.options, **{k: v for k, v in options.items() if v is not None}}
+        new_accounts = load_accounts(accounts_path) if accounts_path is not None else None
+        say("joining the batch to the dataset's log")
+        events, report = merge_events(state.events(), batch, source)
+        if len(events) == 0:
+            raise InputError(source, "the batch has no rows and the dataset has no events yet")
+        old_accounts = state.accounts()
+        accounts = merge_accounts(old_accounts, new_accounts)
+        same_accounts = new_accounts is None or same_table(accounts, old_accounts)
+        if report.added == 0 and same_accounts and state.exists and resolved == state.options:
+            return Update(report, None, state, len(events), int(events["account_id"].nunique()))
+        log = EventLog.from_frame(events, source=f"{dataset} (accumulated log, {len(events):,} rows)")
+        params = params_of(resolved)
+        model = resolved.get("model") or "default"
+        run = detect_and_publish(
+            log,
+            accounts,
+            None if model == "none" else model,
+            out,
+            store,
+            params,
+            progress=say,
+            dataset=dataset,
+        )
+        say("saving the dataset's state")
+        try:
+            new_state = commit(state, events, accounts, resolved, report, run.published.run_id)
+        except OSError as exc:
+            raise InputError(
+                f"--state {root}",
+                f"run {run.published.run_id} was published but the state could not be saved "
+                f"({exc.strerror or exc}); give the same batch again: its rows will be added once",
+            ) from None
+        return Update(report, run, new_state, log.n_events, log.n_accounts)
+
+
+def ready_batches(folder: Path) -> list[Path]:
+    """The batch files waiting in ``folder``, in name order.
+
+    Writers follow the atomic-rename convention: write ``.name.tmp`` (or any hidden or ``.tmp`` /
+    ``.part`` name), then rename it to its final name; only final names are picked up.
+    """
+    out = []
+    for p in sorted(folder.iterdir()):
+        name = p.name
+        if not p.is_file() or name.startswith((".", "~")) or name.endswith((".tmp", ".part")):
+            continue
+        if name.lower().endswith(BATCH_SUFFIXES):
+            out.append(p)
+    return out
+
+
+def file_away(path: Path, where: str, note: str | None = None) -> Path:
+    """Moves a processed batch to ``folder/done`` or ``folder/failed`` (with ``NAME.error.txt``)."""
+    dest_dir = path.parent / where
+    dest_dir.mkdir(exist_ok=True)
+    dest = dest_dir / path.name
+    i = 1
+    while dest.exists():
+        dest = dest_dir / f"{path.name}.{i}"
+        i += 1
+    shutil.move(str(path), dest)
+    if note is not None:
+        (dest_dir / f"{dest.name}.error.txt").write_text(note + "\n")
+    return dest
+
+
+def default_dataset(path: Path) -> str:
+    """The dataset of a batch file when ``--dataset`` is not given: the name of its folder (the
+    batches of one feed land in one folder); of a watched folder, its own name."""
+    folder = path if path.is_dir() else path.resolve().parent
+    return folder.resolve().name or "default"

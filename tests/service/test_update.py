@@ -1,0 +1,208 @@
+"""``ringscope update`` / ``watch``: batches join a dataset's state, redeliveries are dropped, the
+verdicts after a run of updates are those of one full run, and the change feed carries every change
+once across updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from graphs.events import EventLog
+from graphs.synthetic.regimes import generate_regime_world
+from graphs.truth import run_agreement
+from service.cli import app
+from service.outputs import check_out_dir
+from service.pipeline import DetectParams, run_detection
+from service.state import commit, load_state, merge_events
+from service.store import Store
+from service.update import read_batches, update_and_publish
+
+runner = CliRunner()
+
+
+def time_slices(events: pd.DataFrame, cuts: tuple[float, ...]) -> list[pd.DataFrame]:
+    """The log cut at the given quantiles of its timestamps (a live platform's successive batches)."""
+    ts = events["timestamp"].to_numpy()
+    edges = [-np.inf, *np.quantile(ts, cuts), np.inf]
+    return [events[(ts > lo) & (ts <= hi)] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def write_batches(world, folder: Path, cuts=(0.8, 0.9)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, part in enumerate(time_slices(world.events, cuts)):
+        p = folder / f"batch-{i:03d}.csv"
+        part.to_csv(p, index=False)
+        paths.append(p)
+    return paths
+
+
+def run_updates(paths, store: Store, tmp: Path, dataset: str, accounts=None):
+    ups = []
+    for p in paths:
+        good, bad = read_batches([p])
+        assert not bad
+        ups.append(
+            update_and_publish(
+                good[0][1],
+                str(p),
+                dataset,
+                tmp / "state",
+                store,
+                check_out_dir(tmp / "out"),
+                {"model": "default"},
+                lambda _opts: DetectParams(),
+                accounts_path=accounts,
+            )
+        )
+    return ups
+
+
+@pytest.mark.parametrize("regime,seed", [("minutes", 9300), ("day", 9301)])
+def test_updates_give_the_verdicts_of_one_full_run(tmp_path: Path, regime: str, seed: int) -> None:
+    world = generate_regime_world(regime, 2500, seed)
+    acc_path = tmp_path / "accounts.csv"
+    world.accounts.to_csv(acc_path, index=False)
+    paths = write_batches(world, tmp_path / "feed")
+    with Store(f"sqlite:///{tmp_path / 'inc.db'}") as store:
+        ups = run_updates(paths, store, tmp_path, "shop", accounts=acc_path)
+    assert [u.batch.added for u in ups] == [len(pd.read_csv(p)) for p in paths]
+    assert all(u.run is not None for u in ups)
+    assert ups[-1].log_rows == len(world.events)
+    incremental = pd.read_csv(tmp_path / "out" / "accounts.csv")
+
+    log = EventLog.from_frame(world.events, source="full")
+    full = run_detection(log, world.accounts.set_index("account_id"), model="default")
+    agree = run_agreement(incremental, full.accounts)
+    assert agree["only_a"] == agree["only_b"] == 0
+    assert agree["verdict_agreement"] >= 0.999, agree
+    assert agree["rings_a"] > 0 and agree["ring_match"] >= 0.9, agree
+
+
+def test_redelivered_and_out_of_order_rows(tmp_path: Path) -> None:
+    world = generate_regime_world("minutes", 1500, 9302)
+    first, second = time_slices(world.events, (0.9,))
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        folder = tmp_path / "feed"
+        folder.mkdir()
+        # The second batch also carries 30 rows of the first (a retried delivery) and 20 rows
+        # stamped before the first batch's last event (late arrivals).
+        late = second.head(20).assign(timestamp=int(first["timestamp"].min()) + 1)
+        mixed = pd.concat([first.tail(30), late, second.iloc[20:]])
+        first.to_csv(folder / "a.csv", index=False)
+        mixed.to_csv(folder / "b.csv", index=False)
+        up_a, up_b, up_again = run_updates(
+            [folder / "a.csv", folder / "b.csv", folder / "b.csv"], store, tmp_path, "shop"
+        )
+        assert up_b.batch.redelivered == 30
+        assert up_b.batch.added == len(second)
+        assert up_b.batch.out_of_order >= 20
+        assert up_b.log_rows == len(world.events)
+        # The same batch again adds nothing and publishes nothing.
+        assert up_again.batch.added == 0 and up_again.batch.redelivered == len(mixed)
+        assert up_again.run is None
+        assert store.latest_run("shop")["run_id"] == up_b.run.published.run_id
+    state = load_state(tmp_path / "state", "shop")
+    assert state.version == 2 and state.info["rows"] == len(world.events)
+    assert [b["added"] for b in state.info["batches"]] == [len(first), len(second)]
+
+
+def test_genuinely_repeated_rows_are_kept() -> None:
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "timestamp": [86400, 86400, 86400],
+            "action": ["login"] * 3,
+            "entity_type": ["device"] * 3,
+            "entity_id": ["d1", "d1", "d1"],
+        }
+    )
+    merged, rep = merge_events(rows, rows.iloc[[0, 0, 0, 2]], "b")
+    # The state holds ("a", d1) twice: two of the batch's three copies are redeliveries, one is new.
+    assert rep.redelivered == 3 and rep.added == 1 and len(merged) == 4
+
+
+def test_a_failed_commit_leaves_the_last_state_live(tmp_path: Path, monkeypatch) -> None:
+    state = load_state(tmp_path, "d")
+    frame = pd.DataFrame(
+        {"account_id": ["a"], "timestamp": [1], "action": ["x"], "entity_type": ["t"], "entity_id": ["e"]}
+    )
+    _, rep = merge_events(None, frame, "one")
+    first = commit(state, frame, None, {}, rep, 1)
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    with pytest.raises(OSError):
+        commit(first, pd.concat([frame, frame]), None, {}, rep, 2)
+    monkeypatch.undo()
+    again = load_state(tmp_path, "d")
+    assert again.version == 1 and len(again.events()) == 1
+    assert sorted(p.name for p in again.folder.iterdir()) == ["CURRENT", "v000001"]
+
+
+def test_the_change_feed_carries_every_change_once_across_updates(tmp_path: Path) -> None:
+    world = generate_regime_world("minutes", 2500, 9303)
+    paths = write_batches(world, tmp_path / "feed", cuts=(0.6, 0.75, 0.9))
+    seen: dict[str, dict] = {}
+    seqs: list[int] = []
+    cursor = None
+    with Store(f"sqlite:///{tmp_path / 'feed.db'}") as store:
+        for p in paths:
+            run_updates([p], store, tmp_path, "shop")
+            while True:  # the puller: everything after its last cursor
+                page = store.list_clusters(cursor=cursor, limit=50, dataset="shop")
+                for item in page.items:
+                    seqs.append(item["updated_seq"])
+                    seen[item["cluster_id"]] = item
+                cursor = page.next_cursor or page.resume_cursor
+                if page.next_cursor is None:
+                    break
+        # Nothing repeated, nothing lost: the puller's last view of each cluster is the store's.
+        assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
+        current = {}
+        c = None
+        while True:
+            page = store.list_clusters(cursor=c, limit=200, dataset="shop")
+            current.update({i["cluster_id"]: i for i in page.items})
+            c = page.next_cursor
+            if c is None:
+                break
+    assert current.keys() == seen.keys()
+    for cid, item in current.items():
+        assert seen[cid]["verdict"] == item["verdict"] and seen[cid]["size"] == item["size"]
+    steps = {i["lifecycle"] for i in seen.values()}
+    assert "born" in steps and steps & {"grew", "shrank", "changed", "merged", "split", "dissolved"}
+
+
+def test_update_and_watch_on_the_command_line(tmp_path: Path) -> None:
+    world = generate_regime_world("minutes", 1500, 9304)
+    inbox = tmp_path / "inbox"
+    write_batches(world, inbox, cuts=(0.9,))
+    (inbox / ".batch-002.csv.tmp").write_text("half written")
+    (inbox / "broken.csv").write_text("account_id,timestamp\nx,1\n")
+    store = f"sqlite:///{tmp_path / 'w.db'}"
+    opts = ["--out", str(tmp_path / "out"), "--store", store, "--state", str(tmp_path / "st")]
+    res = runner.invoke(app, ["watch", str(inbox), "--once", "--structure-only", *opts])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["batch-000.csv", "batch-001.csv"]
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == ["broken.csv", "broken.csv.error.txt"]
+    assert "lacks required column" in (inbox / "failed" / "broken.csv.error.txt").read_text()
+    assert (inbox / ".batch-002.csv.tmp").exists()
+    assert "published run 1" in res.output and "dataset inbox" in res.output
+    # The same file given to update again: every row is a redelivery, nothing is published.
+    res = runner.invoke(
+        app, ["update", "--events", str(inbox / "done" / "batch-001.csv"), "--dataset", "inbox", *opts]
+    )
+    assert res.exit_code == 0, res.output
+    assert "already seen" in res.output and "nothing new: no run published" in res.output
+    # The state remembers structure-only: the dataset's run stays without a model.
+    with Store(store) as st:
+        assert st.latest_run("inbox")["model_version"] == "structure-only"
+    res = runner.invoke(app, ["update", "--events", str(tmp_path / "missing.csv"), *opts])
+    assert res.exit_code != 0 and "missing.csv" in res.output and "Traceback" not in res.output
