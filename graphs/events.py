@@ -210,6 +210,36 @@ class EventLog:
             }
         )
 
+    def to_arrow(self) -> pa.Table:
+        """The log as an Arrow table: the contract's columns (ids dictionary-encoded, Unix seconds),
+        then its extra columns; :meth:`from_arrow` reads it back."""
+
+        def coded(codes: np.ndarray, values) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int32, copy=False)), pa.array(list(values), pa.string())
+            )
+
+        cols = {
+            "account_id": coded(self.account, self.account_ids),
+            "timestamp": pa.array(self.timestamp, pa.int64()),
+            "action": coded(self.action, self.actions),
+            "entity_type": coded(self.event_entity_type, self.entity_types),
+            "entity_id": pc.take(pa.array(self.entity_ids, pa.string()), pa.array(self.entity)),
+        }
+        for name, values in self.attributes.items():
+            if name not in cols:
+                kind = pa.float64() if values.dtype.kind == "f" else pa.string()
+                cols[name] = pa.array(values, kind, from_pandas=True)
+        return pa.table(cols)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, source: str = "<memory>") -> EventLog:
+        """Builds a validated log from an Arrow table with the contract's columns (and any extra ones)."""
+        missing = [c for c in EVENT_COLUMNS if c not in table.column_names]
+        if missing:
+            raise InputError(source, f"the table lacks required column {missing[0]!r}")
+        return _encode(source, table)
+
     @classmethod
     def from_frame(cls, df: pd.DataFrame, source: str = "<memory>") -> EventLog:
         """Builds a validated log from a DataFrame with the contract's columns."""

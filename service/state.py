@@ -1,23 +1,30 @@
 """What ``ringscope update`` keeps between runs of one dataset, and how a new batch joins it.
 
 A dataset's state is a folder ``STATE/<dataset>/`` (``--state``, ``RINGSCOPE_STATE``, default
-``./ringscope-state``) holding numbered versions ``v000001/``, ``v000002/``, ... and a ``CURRENT`` file
-naming the live one. A version holds
+``./ringscope-state``):
 
-- ``events.parquet``: the dataset's accumulated event log, every batch so far, redeliveries removed;
-- ``accounts.parquet``: the merged accounts table (the latest row of each account), when one was given;
-- ``state.json``: the format, the row and account counts, the last event time, the options of the runs
-  (model, declared roles, columns switched off, the detection config's text) and one line per batch.
+- ``parts/events-NNNNNN.parquet``: the rows each update added (redeliveries removed), one immutable
+  file per update; the accumulated log is their concatenation in order, so an update writes only its
+  own rows;
+- ``accounts-NNNNNN.parquet``: the merged accounts table (the latest row of each account), rewritten
+  by an update that brings one;
+- ``vNNNNNN.json``: version ``N``'s manifest: the format, its parts and accounts file, the row and
+  account counts, the last event time, the options of its runs (model, declared roles, columns
+  switched off, the detection config's text) and one line per batch;
+- ``CURRENT``: the live version's name.
 
-A new version is written whole into a hidden folder, renamed into place, and only then does
-``CURRENT`` (written atomically) name it; the previous version is kept until the next commit. A crash
-at any point leaves the last committed version live, so an update either happened or did not.
+An update writes its part and accounts file (each atomically, under the new version's number), then
+the manifest, then switches ``CURRENT``; files no kept manifest names (a crashed update's) are removed
+at the next commit. A crash at any point leaves the last committed version live, so an update either
+happened or did not.
 
 Redeliveries: a batch row identical in every shared column to a row the state already holds is a
 redelivery, counted and dropped, as many times as the state holds that row (multiset semantics: a batch
 delivered twice adds nothing the second time, and genuinely repeated rows, such as two logins on the
-same day in a day-granularity log, are kept). Rows older than the state's last event (out of order)
-are kept and counted: the update recomputes what they touch like any other row.
+same day in a day-granularity log, are kept). Only the state's rows inside the batch's time span are
+compared (a repeated row has the same timestamp), so the check costs what the batch costs. Rows older
+than the state's last event (out of order) are kept and counted: the update recomputes what they
+touch like any other row.
 """
 
 from __future__ import annotations
@@ -25,9 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha1
 from pathlib import Path
@@ -35,16 +40,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from graphs.errors import InputError
-from graphs.events import EventLog
-from graphs.files import _umask, atomic_write
+from graphs.files import atomic_write
 
-#: Bumped when the layout of a version changes; older states are refused with a clear message.
-FORMAT = 1
+#: Bumped when the layout changes; older states are refused with a clear message.
+FORMAT = 2
 STATE_ENV = "RINGSCOPE_STATE"
 DEFAULT_STATE = Path("ringscope-state")
 CURRENT = "CURRENT"
+PARTS = "parts"
 #: Options an update remembers and reuses when the next one does not give them.
 OPTION_KEYS = ("model", "identifiers", "targets", "ignore_column", "config_text")
 
@@ -79,7 +87,7 @@ class BatchReport:
     added: int
     redelivered: int
     out_of_order: int
-    new_accounts: int
+    new_accounts: int = 0
 
     def line(self) -> str:
         parts = [f"{self.added:,} new"]
@@ -104,25 +112,24 @@ class DatasetState:
         return self.version > 0
 
     @property
-    def live(self) -> Path:
-        return self.folder / _version_name(self.version)
-
-    @property
-    def events_path(self) -> Path:
-        return self.live / "events.parquet"
-
-    @property
     def options(self) -> dict[str, Any]:
         return dict(self.info.get("options") or {})
 
-    def events(self) -> pd.DataFrame | None:
-        """The accumulated log as a frame (contract columns, then extra columns), None before the first."""
-        return pd.read_parquet(self.events_path) if self.exists else None
+    @property
+    def n_accounts(self) -> int:
+        return int(self.info.get("accounts") or 0)
+
+    def table(self) -> pa.Table | None:
+        """The accumulated log (contract columns, then extra columns), None before the first update."""
+        parts = [pq.read_table(self.folder / PARTS / name) for name in self.info.get("parts") or []]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
 
     def accounts(self) -> pd.DataFrame | None:
         """The merged accounts table indexed by ``account_id``, None when no batch had one."""
-        path = self.live / "accounts.parquet"
-        return pd.read_parquet(path) if self.exists and path.exists() else None
+        name = self.info.get("accounts_file")
+        return pd.read_parquet(self.folder / name) if name else None
 
 
 def load_state(root: Path, dataset: str) -> DatasetState:
@@ -138,7 +145,7 @@ def load_state(root: Path, dataset: str) -> DatasetState:
     name = f"--state {root}"
     try:
         version = int(current.read_text().strip().removeprefix("v"))
-        info = json.loads((folder / _version_name(version) / "state.json").read_text())
+        info = json.loads((folder / f"{_version_name(version)}.json").read_text())
     except (OSError, ValueError) as exc:
         raise InputError(
             name, f"the state of dataset {dataset!r} in {folder} is unreadable ({exc})"
@@ -152,44 +159,37 @@ def load_state(root: Path, dataset: str) -> DatasetState:
     return DatasetState(folder, dataset, version, info)
 
 
-def log_frame(log: EventLog) -> pd.DataFrame:
-    """An event log as a frame: the contract's columns (timestamps in Unix seconds) and its extra columns."""
-    df = log.to_frame()
-    for name, values in log.attributes.items():
-        if name not in df.columns:
-            df[name] = values
-    return df
+def merge_batch(old: pa.Table | None, batch: pa.Table, source: str) -> tuple[pa.Table, BatchReport]:
+    """The batch's rows that are not redeliveries (see the module docstring), and what it held.
+
+    ``new_accounts`` is left 0: the caller knows it once the accumulated log is encoded.
+    """
+    n = batch.num_rows
+    if old is None or old.num_rows == 0 or n == 0:
+        return batch, BatchReport(source, n, n, 0, 0)
+    ts = batch.column("timestamp")
+    lo, hi = pc.min(ts), pc.max(ts)
+    old_ts = old.column("timestamp")
+    near = old.filter(pc.and_(pc.greater_equal(old_ts, lo), pc.less_equal(old_ts, hi)))
+    fresh = np.ones(n, dtype=bool)
+    if near.num_rows:
+        shared = [c for c in old.column_names if c in batch.column_names]
+        h_old = _row_hashes(near.select(shared).to_pandas(), shared)
+        h_new = _row_hashes(batch.select(shared).to_pandas(), shared)
+        held = pd.Series(h_old).value_counts()
+        nth = pd.Series(h_new).groupby(h_new).cumcount().to_numpy()
+        fresh = nth >= held.reindex(h_new).fillna(0).to_numpy()
+    added = batch.filter(pa.array(fresh))
+    last = pc.max(old_ts).as_py()
+    late = int(pc.sum(pc.less(added.column("timestamp"), last)).as_py() or 0)
+    return added, BatchReport(source, n, int(fresh.sum()), int(n - fresh.sum()), late)
 
 
-def merge_events(
-    old: pd.DataFrame | None, batch: pd.DataFrame, source: str
-) -> tuple[pd.DataFrame, BatchReport]:
-    """The accumulated log with ``batch`` appended, redeliveries dropped (see the module docstring)."""
-    n = len(batch)
-    if old is None or len(old) == 0:
-        report = BatchReport(source, n, n, 0, 0, int(batch["account_id"].nunique()) if n else 0)
-        return batch.reset_index(drop=True), report
-    shared = [c for c in old.columns if c in batch.columns]
-    h_old = _row_hashes(old, shared)
-    h_new = _row_hashes(batch, shared)
-    held = pd.Series(h_old).value_counts()
-    nth = pd.Series(h_new).groupby(h_new).cumcount().to_numpy()
-    seen = held.reindex(h_new).fillna(0).to_numpy()
-    fresh = nth >= seen
-    added = batch.loc[fresh]
-    last = int(old["timestamp"].max())
-    known = pd.Index(old["account_id"].astype(str).unique())
-    new_acc = pd.Index(added["account_id"].astype(str).unique()).difference(known)
-    report = BatchReport(
-        source,
-        n,
-        int(fresh.sum()),
-        int(n - fresh.sum()),
-        int((added["timestamp"].to_numpy() < last).sum()),
-        len(new_acc),
-    )
-    merged = pd.concat([_plain(old), _plain(added)], ignore_index=True)
-    return merged, report
+def joined_log(old: pa.Table | None, added: pa.Table) -> pa.Table:
+    """The accumulated log after an update: the state's rows, then the added ones."""
+    if old is None or old.num_rows == 0:
+        return added
+    return pa.concat_tables([old, added], promote_options="default")
 
 
 def merge_accounts(old: pd.DataFrame | None, new: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -216,53 +216,74 @@ def same_table(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
 
 def commit(
     state: DatasetState,
-    events: pd.DataFrame,
+    added: pa.Table,
     accounts: pd.DataFrame | None,
     options: dict[str, Any],
     batch: BatchReport,
     run_id: int | None,
+    n_accounts: int,
 ) -> DatasetState:
-    """Writes the next version whole, then switches ``CURRENT`` to it; returns the new state."""
-    state.folder.mkdir(parents=True, exist_ok=True)
+    """Writes the next version (the added rows, the accounts table when given, the manifest), then
+    switches ``CURRENT`` to it; returns the new state.
+
+    Args:
+        accounts: the merged accounts table when this update changed it, else None (kept as it was).
+        n_accounts: acting accounts of the accumulated log.
+    """
     version = state.version + 1
-    tmp = Path(tempfile.mkdtemp(prefix=f".{_version_name(version)}.", dir=state.folder))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
-        events.to_parquet(tmp / "events.parquet", index=False)
-        if accounts is not None:
-            accounts.to_parquet(tmp / "accounts.parquet")
-        batches = list(state.info.get("batches") or [])
-        batches.append({**batch.__dict__, "run_id": run_id, "at": datetime.now(UTC).isoformat()})
-        info = {
-            "format": FORMAT,
-            "dataset": state.dataset,
-            "version": version,
-            "rows": len(events),
-            "accounts": int(events["account_id"].nunique()),
-            "last_event": int(events["timestamp"].max()) if len(events) else None,
-            "last_run_id": run_id,
-            "options": {k: options.get(k) for k in OPTION_KEYS},
-            "batches": batches[-1000:],
-        }
-        (tmp / "state.json").write_text(json.dumps(info, indent=1))
-        final = state.folder / _version_name(version)
-        if final.exists():  # left by a crash after the rename, before CURRENT named it
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    tag = f"{version:06d}"
+    (state.folder / PARTS).mkdir(parents=True, exist_ok=True)
+    parts = list(state.info.get("parts") or [])
+    if added.num_rows:
+        name = f"events-{tag}.parquet"
+        atomic_write(state.folder / PARTS / name, lambda p: pq.write_table(added, p))
+        parts.append(name)
+    accounts_file = state.info.get("accounts_file")
+    if accounts is not None:
+        accounts_file = f"accounts-{tag}.parquet"
+        atomic_write(state.folder / accounts_file, lambda p: accounts.to_parquet(p))
+    batches = [*(state.info.get("batches") or []), {**asdict(batch), "run_id": run_id, "at": _now()}]
+    last = state.info.get("last_event")
+    if added.num_rows:
+        top = pc.max(added.column("timestamp")).as_py()
+        last = top if last is None else max(last, top)
+    info = {
+        "format": FORMAT,
+        "dataset": state.dataset,
+        "version": version,
+        "parts": parts,
+        "accounts_file": accounts_file,
+        "rows": int(state.info.get("rows") or 0) + added.num_rows,
+        "accounts": n_accounts,
+        "last_event": last,
+        "last_run_id": run_id,
+        "options": {k: options.get(k) for k in OPTION_KEYS},
+        "batches": batches[-1000:],
+    }
+    text = json.dumps(info, indent=1)
+    atomic_write(state.folder / f"{_version_name(version)}.json", lambda p: Path(p).write_text(text))
     atomic_write(state.folder / CURRENT, lambda p: Path(p).write_text(_version_name(version) + "\n"))
-    _prune(state.folder, keep={version, state.version})
+    _prune(state.folder, keep=[info, state.info])
     return DatasetState(state.folder, state.dataset, version, info)
 
 
-def _prune(folder: Path, keep: set[int]) -> None:
-    """Removes versions other than ``keep`` and staging folders of dead writers."""
+def _prune(folder: Path, keep: list[dict[str, Any]]) -> None:
+    """Removes manifests other than the kept ones, and parts and accounts files none of them names."""
+    manifests = {f"{_version_name(i['version'])}.json" for i in keep if i}
+    named = {n for i in keep if i for n in (i.get("parts") or [])}
+    accounts = {i.get("accounts_file") for i in keep if i}
     for child in folder.iterdir():
-        m = re.fullmatch(r"v(\d+)", child.name)
-        if m and int(m.group(1)) not in keep:
-            shutil.rmtree(child, ignore_errors=True)
+        stale_manifest = re.fullmatch(r"v\d+\.json", child.name) and child.name not in manifests
+        stale_accounts = re.fullmatch(r"accounts-\d+\.parquet", child.name) and child.name not in accounts
+        if stale_manifest or stale_accounts:
+            child.unlink(missing_ok=True)
+    for child in (folder / PARTS).iterdir():
+        if re.fullmatch(r"events-\d+\.parquet", child.name) and child.name not in named:
+            child.unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _version_name(version: int) -> str:

@@ -13,7 +13,8 @@ One update (:func:`update_and_publish`):
 
 What an update recomputes is documented in ``docs/incremental.md``: today the whole accumulated log
 (the relations' chance levels, the communities and the log's null copy are global), so an update
-costs a full run plus reading and writing the state; only the state handling is incremental.
+costs a full run; what is incremental is the state: an update reads the log's parts, compares only
+the rows in the batch's time span for redeliveries, and writes only its own rows.
 
 A batch that adds no row (a redelivery) with no accounts table and the same options publishes
 nothing.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from graphs.errors import InputError, RingscopeError
 from graphs.events import EventLog, load_accounts, load_events
@@ -39,10 +40,10 @@ from .state import (
     BatchReport,
     DatasetState,
     commit,
+    joined_log,
     load_state,
-    log_frame,
     merge_accounts,
-    merge_events,
+    merge_batch,
     same_table,
 )
 from .store import Store
@@ -85,34 +86,31 @@ def locked(state: DatasetState) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def read_batches(paths: Sequence[Path]) -> tuple[list[tuple[Path, pd.DataFrame]], list[tuple[Path, str]]]:
+def read_batches(paths: Sequence[Path]) -> tuple[list[tuple[Path, pa.Table]], list[tuple[Path, str]]]:
     """Loads batch files: ``(path, rows)`` of the valid logs, ``(path, one-line error)`` of the rest."""
     good, bad = [], []
     for p in paths:
         try:
-            frame = log_frame(load_events(p))
+            table = load_events(p).to_arrow()
         except RingscopeError as exc:
             bad.append((p, str(exc)))
         except OSError as exc:
             bad.append((p, f"{p}: cannot be read ({exc.strerror or exc})"))
         else:
-            for c in frame.columns:
-                if isinstance(frame[c].dtype, pd.CategoricalDtype):
-                    frame[c] = frame[c].astype(object)
-            good.append((p, frame))
+            good.append((p, table))
     return good, bad
 
 
-def joined(batches: Sequence[tuple[Path, pd.DataFrame]]) -> tuple[pd.DataFrame, str]:
+def joined(batches: Sequence[tuple[Path, pa.Table]]) -> tuple[pa.Table, str]:
     """Several loaded batches as one, and a name for them."""
-    frames = [f for _, f in batches]
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    tables = [t for _, t in batches]
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
     first = batches[0][0]
-    return frame, str(first) if len(batches) == 1 else f"{first} and {len(batches) - 1} more"
+    return table, str(first) if len(batches) == 1 else f"{first} and {len(batches) - 1} more"
 
 
 def update_and_publish(
-    batch: pd.DataFrame,
+    batch: pa.Table,
     source: str,
     dataset: str,
     root: Path,
@@ -126,7 +124,7 @@ def update_and_publish(
     """Adds ``batch`` to ``dataset``'s state and publishes the refreshed verdicts.
 
     Args:
-        batch: the new rows (:func:`read_batches`).
+        batch: the new rows as an Arrow table (:func:`read_batches`, or ``EventLog.to_arrow()``).
         source: the batch's file name(s), for messages and the state's batch list.
         dataset: the dataset (ids, feed and state are per dataset).
         root: the state folder (:func:`service.state.state_root`).
@@ -145,15 +143,21 @@ def update_and_publish(
         resolved = {**state.options, **{k: v for k, v in options.items() if v is not None}}
         new_accounts = load_accounts(accounts_path) if accounts_path is not None else None
         say("joining the batch to the dataset's log")
-        events, report = merge_events(state.events(), batch, source)
-        if len(events) == 0:
-            raise InputError(source, "the batch has no rows and the dataset has no events yet")
+        old = state.table()
+        added, report = merge_batch(old, batch, source)
         old_accounts = state.accounts()
         accounts = merge_accounts(old_accounts, new_accounts)
-        same_accounts = new_accounts is None or same_table(accounts, old_accounts)
-        if report.added == 0 and same_accounts and state.exists and resolved == state.options:
-            return Update(report, None, state, len(events), int(events["account_id"].nunique()))
-        log = EventLog.from_frame(events, source=f"{dataset} (accumulated log, {len(events):,} rows)")
+        accounts_changed = new_accounts is not None and not same_table(accounts, old_accounts)
+        rows = (old.num_rows if old is not None else 0) + added.num_rows
+        if rows == 0:
+            raise InputError(source, "the batch has no rows and the dataset has no events yet")
+        if report.added == 0 and not accounts_changed and state.exists and resolved == state.options:
+            return Update(report, None, state, rows, state.n_accounts)
+        log = EventLog.from_arrow(
+            joined_log(old, added), source=f"{dataset} (accumulated log, {rows:,} rows)"
+        )
+        del old
+        report.new_accounts = log.n_accounts - state.n_accounts
         params = params_of(resolved)
         model = resolved.get("model") or "default"
         run = detect_and_publish(
@@ -168,7 +172,15 @@ def update_and_publish(
         )
         say("saving the dataset's state")
         try:
-            new_state = commit(state, events, accounts, resolved, report, run.published.run_id)
+            new_state = commit(
+                state,
+                added,
+                accounts if accounts_changed else None,
+                resolved,
+                report,
+                run.published.run_id,
+                log.n_accounts,
+            )
         except OSError as exc:
             raise InputError(
                 f"--state {root}",

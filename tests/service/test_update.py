@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -17,7 +18,7 @@ from graphs.truth import run_agreement
 from service.cli import app
 from service.outputs import check_out_dir
 from service.pipeline import DetectParams, run_detection
-from service.state import commit, load_state, merge_events
+from service.state import commit, load_state, merge_batch
 from service.store import Store
 from service.update import read_batches, update_and_publish
 
@@ -121,29 +122,40 @@ def test_genuinely_repeated_rows_are_kept() -> None:
             "entity_id": ["d1", "d1", "d1"],
         }
     )
-    merged, rep = merge_events(rows, rows.iloc[[0, 0, 0, 2]], "b")
+    old = pa.Table.from_pandas(rows, preserve_index=False)
+    batch = pa.Table.from_pandas(rows.iloc[[0, 0, 0, 2]], preserve_index=False)
+    added, rep = merge_batch(old, batch, "b")
     # The state holds ("a", d1) twice: two of the batch's three copies are redeliveries, one is new.
-    assert rep.redelivered == 3 and rep.added == 1 and len(merged) == 4
+    assert rep.redelivered == 3 and rep.added == 1 and added.num_rows == 1
+    assert added.column("account_id").to_pylist() == ["a"]
 
 
 def test_a_failed_commit_leaves_the_last_state_live(tmp_path: Path, monkeypatch) -> None:
+    import pyarrow.parquet as pq
+
     state = load_state(tmp_path, "d")
     frame = pd.DataFrame(
         {"account_id": ["a"], "timestamp": [1], "action": ["x"], "entity_type": ["t"], "entity_id": ["e"]}
     )
-    _, rep = merge_events(None, frame, "one")
-    first = commit(state, frame, None, {}, rep, 1)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    added, rep = merge_batch(None, table, "one")
+    first = commit(state, added, None, {}, rep, 1, 1)
 
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    monkeypatch.setattr(pq, "write_table", broken)
+    second = table.set_column(1, "timestamp", pa.array([2]))
     with pytest.raises(OSError):
-        commit(first, pd.concat([frame, frame]), None, {}, rep, 2)
+        commit(first, second, None, {}, rep, 2, 1)
     monkeypatch.undo()
     again = load_state(tmp_path, "d")
-    assert again.version == 1 and len(again.events()) == 1
-    assert sorted(p.name for p in again.folder.iterdir()) == ["CURRENT", "v000001"]
+    assert again.version == 1 and again.table().num_rows == 1
+    assert sorted(p.name for p in again.folder.iterdir()) == ["CURRENT", "parts", "v000001.json"]
+    assert [p.name for p in (again.folder / "parts").iterdir()] == ["events-000001.parquet"]
+    # The next commit works and the log holds both rows.
+    third = commit(again, second, None, {}, rep, 2, 1)
+    assert third.table().column("timestamp").to_pylist() == [1, 2]
 
 
 def test_the_change_feed_carries_every_change_once_across_updates(tmp_path: Path) -> None:
