@@ -143,6 +143,7 @@ def update_and_publish(
         resolved = {**state.options, **{k: v for k, v in options.items() if v is not None}}
         new_accounts = load_accounts(accounts_path) if accounts_path is not None else None
         say("joining the batch to the dataset's log")
+        batch = EventLog.from_arrow(batch, source).to_arrow()  # validated, in the state's column types
         old = state.table()
         added, report = merge_batch(old, batch, source)
         old_accounts = state.accounts()

@@ -218,3 +218,23 @@ def test_update_and_watch_on_the_command_line(tmp_path: Path) -> None:
         assert st.latest_run("inbox")["model_version"] == "structure-only"
     res = runner.invoke(app, ["update", "--events", str(tmp_path / "missing.csv"), *opts])
     assert res.exit_code != 0 and "missing.csv" in res.output and "Traceback" not in res.output
+
+
+def test_update_takes_any_arrow_table_of_the_contract(tmp_path: Path) -> None:
+    # Regime worlds carry large_string dictionaries; the state keeps one schema whatever comes in.
+    world = generate_regime_world("hours", 1200, 9305)
+    first, second = time_slices(world.events, (0.9,))
+    with Store(f"sqlite:///{tmp_path / 't.db'}") as store:
+        for i, part in enumerate((first, second)):
+            up = update_and_publish(
+                pa.Table.from_pandas(part, preserve_index=False),
+                f"part {i}",
+                "t",
+                tmp_path / "state",
+                store,
+                check_out_dir(tmp_path / "out"),
+                {"model": "none"},
+                lambda _opts: DetectParams(),
+            )
+        assert up.log_rows == len(world.events) and up.run is not None
+        assert up.run.detection.model_version == "structure-only"
