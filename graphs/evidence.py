@@ -358,7 +358,7 @@ def _link_features(ctx: ClusterContext, out: pd.DataFrame, size: np.ndarray) -> 
     out["mean_internal_weight"] = w_in / possible
     out["conductance"] = w_out / np.maximum(2 * w_in + w_out, 1e-9)
     total_in = np.maximum(w_in, 1e-9)
-    kinds = inside["relation"].map(ctx.kind)
+    kinds = inside["relation"].map({r: ctx.kind(r) for r in ctx.relations})
     for kind in WEIGHT_KINDS:
         sel = inside[(kinds == kind).to_numpy()]
         w = np.bincount(sel["cs"].to_numpy(np.int64), weights=sel["weight"], minlength=k)

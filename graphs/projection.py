@@ -90,18 +90,21 @@ def project(
     """Upper triangle of ``L R^T`` where ``L`` holds ``vals`` at ``(rows, cols)`` and ``R`` is binary.
 
     ``R`` is ``L``'s pattern (binary, or ``right_vals``) unless ``right = (rows, cols)`` is given
-    (the product must then be symmetric by construction). ``vals`` is complex: the real part carries
-    the IDF weight and the imaginary part 1, so one sparse product yields both the weighted score
-    (real) and the number of shared columns (imaginary). Entries with fewer than ``min_count``
-    shared columns are dropped before anything is sorted. Rows are compacted to the accounts
+    (the product must then be symmetric by construction). Complex ``vals`` carry two sums at once:
+    the real part the IDF weight and the imaginary part 1, so one sparse product yields both the
+    weighted score (real) and the number of shared columns (imaginary); real ``vals`` give a real
+    product (half the memory and a third of the time of a complex one), counting when they are
+    1. Entries with fewer than ``min_count`` shared columns (the imaginary part, or the value of a
+    real product) are dropped before anything is sorted. Rows are compacted to the accounts
     present, which keeps the product's dense accumulator small and in cache.
 
     Returns:
         A canonical CSR matrix [n_rows, n_rows] holding only entries with row < column.
     """
     r_rows, r_cols = (rows, cols) if right is None else right
+    dtype = np.complex128 if np.iscomplexobj(vals) else np.float64
     if rows.size == 0 or r_rows.size == 0:
-        return sp.csr_matrix((n_rows, n_rows), dtype=np.complex128)
+        return sp.csr_matrix((n_rows, n_rows), dtype=dtype)
     present = np.zeros(n_rows, dtype=bool)
     present[rows] = True
     present[r_rows] = True
@@ -109,17 +112,18 @@ def project(
     compact = np.full(n_rows, -1, dtype=np.int64)
     compact[ids] = np.arange(ids.size)
     m = ids.size
-    left = sp.csr_matrix((vals.astype(np.complex128), (compact[rows], cols)), shape=(m, n_cols))
+    left = sp.csr_matrix((vals.astype(dtype), (compact[rows], cols)), shape=(m, n_cols))
     r_vals = np.ones(r_rows.shape[0]) if right_vals is None else right_vals
     right_t = sp.csr_matrix(
-        (np.asarray(r_vals, dtype=np.complex128), (r_cols, compact[r_rows])), shape=(n_cols, m)
+        (np.asarray(r_vals, dtype=dtype), (r_cols, compact[r_rows])), shape=(n_cols, m)
     )
     prod = left @ right_t
     del left, right_t
     row = np.repeat(np.arange(m, dtype=np.int64), np.diff(prod.indptr))
     keep = prod.indices > row
     if min_count > 1:
-        keep &= prod.data.imag > min_count - 0.5
+        counted = prod.data.imag if dtype is np.complex128 else prod.data
+        keep &= counted > min_count - 0.5
     src = ids[row[keep]]
     out = sp.csr_matrix(
         (

@@ -163,7 +163,7 @@ def _exact_pairs(account, cell0, cell1, left, ok0, ok1, n: int, k: int, w):
     la, ra = ok1 & left, ok1 & ~left
     n0 = int(cell0.max()) + 1 if cell0.size else 1
     n1 = int(cell1.max()) + 1 if cell1.size else 1
-    vals = 1j * w
+    vals = np.asarray(w, dtype=np.float64)
     return project(
         np.concatenate([account[ok0], account[la], account[ra]]),
         np.concatenate([cell0[ok0], n0 + cell1[la], n0 + n1 + cell1[ra]]),
@@ -219,7 +219,7 @@ def _scale(
             cell, size = run_ids(e, b)
             ok = (size[cell] >= 2) & (size[cell] <= p.cell_cap)
             keep = (np.bincount(a, ok, n) >= p.min_count)[a] & ok
-            ones = np.full(int(keep.sum()), 1j, dtype=np.complex128)
+            ones = np.ones(int(keep.sum()), dtype=np.float64)
             prod = project(a[keep], cell[keep], ones, n, int(cell.max()) + 1, min_count=p.min_count)
             co = np.where(ok, size[cell] - 1, 0)
             variants.append((prod, np.bincount(a, co, n), np.bincount(a, ok, n)))
@@ -228,7 +228,7 @@ def _scale(
         src, dst, val = pairs(prod)
         x = x.astype(np.float64)
         mu = x[src] * x[dst] / max(float(x.sum()), 1.0)
-        count = val.imag if weight is not None else np.rint(val.imag)
+        count = val if weight is not None else np.rint(val)
         out.append((src.astype(np.int64) * n + dst, count, mu, shared_rows, x))
     return out
 

@@ -127,9 +127,52 @@ def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> Clu
 
 
 def regroup(prep: Prepared, labels: np.ndarray, log: EventLog, accounts, p: DetectParams) -> Prepared:
-    """The same prepared run with new community labels (evidence and features recomputed)."""
+    """The same prepared run with new community labels.
+
+    A cluster's features depend only on its own members (tested), so the clusters a refinement left
+    as they were keep their rows and only the changed ones are measured again, in a context that
+    holds just their members.
+    """
     ctx = cluster_context(prep.graph, labels, accounts, p)
-    return Prepared(prep.graph, prep.edges, labels, ctx, cluster_features(ctx), prep.timings)
+    old_row, changed = unchanged_clusters(prep.labels, labels)
+    feats = pd.DataFrame(
+        np.zeros((ctx.n_clusters, prep.features.shape[1])),
+        columns=prep.features.columns,
+        index=pd.RangeIndex(ctx.n_clusters, name="cluster"),
+    )
+    kept = old_row >= 0
+    feats.iloc[np.flatnonzero(kept)] = prep.features.to_numpy()[old_row[kept]]
+    if changed.size:
+        remap = np.full(ctx.n_clusters, -1, dtype=np.int64)
+        remap[changed] = np.arange(changed.size)
+        sub = np.where(labels >= 0, remap[np.maximum(labels, 0)], -1)
+        part = cluster_features(cluster_context(prep.graph, sub, accounts, p))
+        feats.iloc[changed] = part.to_numpy()
+    return Prepared(prep.graph, prep.edges, labels, ctx, feats, prep.timings)
+
+
+def unchanged_clusters(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which clusters of ``new`` have exactly the members of a cluster of ``old``.
+
+    Returns:
+        ``(old_row, changed)``: for each new cluster its old label (-1 when its members changed), and
+        the new labels whose members changed.
+    """
+    k = int(new.max()) + 1 if new.size and new.max() >= 0 else 0
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    m = new >= 0
+    nl, ol = new[m].astype(np.int64), old[m].astype(np.int64)
+    size_new = np.bincount(nl, minlength=k)
+    lo = np.full(k, np.iinfo(np.int64).max)
+    hi = np.full(k, -2, dtype=np.int64)
+    np.minimum.at(lo, nl, ol)
+    np.maximum.at(hi, nl, ol)
+    size_old = np.bincount(old[old >= 0].astype(np.int64), minlength=max(int(old.max()) + 1, 1))
+    same = (lo == hi) & (lo >= 0) & (size_new > 0)
+    same[same] = size_old[lo[same]] == size_new[same]
+    old_row = np.where(same, lo, -1)
+    return old_row, np.flatnonzero(~same & (size_new > 0))
 
 
 @dataclass
