@@ -70,6 +70,10 @@ class AttributeParams:
             object.__setattr__(self, name, tuple(value))
 
 
+#: Rows of a column that decide its kind.
+KIND_SAMPLE = 100_000
+
+
 def column_kind(values: pd.Series, name: str, p: AttributeParams) -> str | None:
     """``"numeric"``, ``"categorical"`` or ``None`` (ignored / empty) for one extra column."""
     if name in p.ignore or not p.use:
@@ -78,6 +82,8 @@ def column_kind(values: pd.Series, name: str, p: AttributeParams) -> str | None:
         return "numeric"
     if name in p.categorical:
         return "categorical"
+    if len(values) > KIND_SAMPLE:  # an evenly spaced sample decides (string checks cost per row)
+        values = values.iloc[:: -(-len(values) // KIND_SAMPLE)]
     present = values.dropna()
     if not pd.api.types.is_numeric_dtype(present):
         present = present[present.astype(str).str.strip().str.len() > 0]
@@ -181,7 +187,7 @@ def attribute_features(
     numeric = {
         name: values
         for name, values in log.attributes.items()
-        if column_kind(pd.Series(values[: min(values.size, 100_000)]), name, p) == "numeric"
+        if column_kind(pd.Series(values), name, p) == "numeric"
     }
     numeric = {
         k: pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(np.float64) for k, v in numeric.items()
@@ -204,7 +210,7 @@ def with_attribute_entities(
     frames = []
     if p.use:
         for name, values in log.attributes.items():
-            if column_kind(pd.Series(values[: min(values.size, 100_000)]), name, p) != "categorical":
+            if column_kind(pd.Series(values), name, p) != "categorical":
                 continue
             s = pd.Series(values, dtype=object).astype("string")
             ok = (s.notna() & (s.str.len() > 0)).to_numpy(dtype=bool)

@@ -149,9 +149,16 @@ class EventLog:
                 actions.append(action_name)
             act = np.where(act < 0, actions.index(action_name), act)
         type_code = pd.Index(types).get_indexer(rows["type"]).astype(np.int64)
-        old_key = pd.MultiIndex.from_arrays([self.entity_type.astype(np.int64), self.entity_ids])
         new_key = pd.MultiIndex.from_arrays([type_code, rows["value"].to_numpy(dtype=object)])
-        found = old_key.get_indexer(new_key)
+        # Only entities of the rows' types can match (attribute types are usually new to the log).
+        known = np.flatnonzero(np.isin(self.entity_type, np.unique(type_code)))
+        found = np.full(len(rows), -1, dtype=np.int64)
+        if known.size:
+            old_key = pd.MultiIndex.from_arrays(
+                [self.entity_type[known].astype(np.int64), self.entity_ids[known]]
+            )
+            hit = old_key.get_indexer(new_key)
+            found = np.where(hit >= 0, known[np.maximum(hit, 0)], -1)
         missing = found < 0
         inverse, uniq = pd.factorize(new_key[missing])
         codes = found.copy()

@@ -114,21 +114,24 @@ def project(
     m = ids.size
     left = sp.csr_matrix((vals.astype(dtype), (compact[rows], cols)), shape=(m, n_cols))
     r_vals = np.ones(r_rows.shape[0]) if right_vals is None else right_vals
-    right_t = sp.csr_matrix(
-        (np.asarray(r_vals, dtype=dtype), (r_cols, compact[r_rows])), shape=(n_cols, m)
-    )
+    right_t = sp.csr_matrix((np.asarray(r_vals, dtype=dtype), (r_cols, compact[r_rows])), shape=(n_cols, m))
     prod = left @ right_t
     del left, right_t
-    row = np.repeat(np.arange(m, dtype=np.int64), np.diff(prod.indptr))
-    keep = prod.indices > row
+    # Entries below min_count first (most pairs share one column), then the row of each survivor
+    # by a search in indptr: no row index is ever built for the whole product.
     if min_count > 1:
         counted = prod.data.imag if dtype is np.complex128 else prod.data
-        keep &= counted > min_count - 0.5
-    src = ids[row[keep]]
+        idx = np.flatnonzero(counted > min_count - 0.5)
+    else:
+        idx = np.arange(prod.nnz)
+    row = np.searchsorted(prod.indptr, idx, side="right") - 1
+    upper = prod.indices[idx] > row
+    idx, row = idx[upper], row[upper]
+    src = ids[row]
     out = sp.csr_matrix(
         (
-            prod.data[keep],
-            ids[prod.indices[keep]],
+            prod.data[idx],
+            ids[prod.indices[idx]],
             np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n_rows))]),
         ),
         shape=(n_rows, n_rows),
