@@ -413,7 +413,7 @@ class AccountGraph:
             log=self.log,
             params=self.params,
             parent_codes=parent.astype(np.int64),
-            meta={k: v for k, v in self.meta.items() if k != "_canonical"},
+            meta={k: v for k, v in self.meta.items() if not k.startswith("_")},  # caches stay behind
             roles=self.roles,
             identifier_relations=self.identifier_relations,
             sync_stats=self.sync_stats,

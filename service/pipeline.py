@@ -114,11 +114,16 @@ def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> Clu
     """The evidence context of one partition of the graph's accounts."""
     log = graph.log
     strength = graph.features[:, graph.feature_names.index("sync_strength")].astype(np.float64)
+    # Creation times looked up once per graph and accounts table (a million id lookups each time).
+    cached = graph.meta.get("_created_at")
+    if cached is None or cached[0] is not accounts:
+        cached = (accounts, created_at_codes(log, accounts))
+        graph.meta["_created_at"] = cached
     return ClusterContext(
         log,
         labels,
         graph.relations,
-        created_at_codes(log, accounts),
+        cached[1],
         p.evidence,
         roles=graph.roles,
         identifier_relations=graph.identifier_relations,
