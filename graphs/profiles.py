@@ -143,13 +143,11 @@ def account_profiles(ctx: ClusterContext, clusters: np.ndarray) -> dict[str, dic
         pair = pair.groupby("account").head(TOP_NEIGHBOURS)
         cols = [pair[c].tolist() for c in ("other", "weight", "bits")]
         names = [str(n) for n in names]
+        # The relation names of each bit mask, worked out once per mask (not once per neighbour).
+        masks = {b: [n for k, n in enumerate(names) if b >> k & 1] for b in set(cols[2])}
         for a, i, j in _runs(pair["account"].to_numpy(np.int64)):
             out[str(ids[a])]["neighbours"] = [
-                {
-                    "account_id": str(ids[o]),
-                    "weight": round(float(w), 4),
-                    "relations": [n for k, n in enumerate(names) if b >> k & 1],
-                }
+                {"account_id": str(ids[o]), "weight": round(float(w), 4), "relations": list(masks[b])}
                 for o, w, b in zip(*(c[i:j] for c in cols), strict=True)
             ]
     return out
