@@ -18,7 +18,7 @@ from .attributes import with_attribute_entities
 from .events import EventLog
 from .features import account_features
 from .graph import AccountGraph
-from .incidence import build_incidence
+from .incidence import build_incidence, prime_entity_counts
 from .params import GraphParams
 from .relations import build_relations, canonical_relations
 from .roles import infer_roles
@@ -55,6 +55,8 @@ def build_graph(
 
     t0 = time.perf_counter()
     incidence = build_incidence(log)
+    if "entity_users" not in log.__dict__:
+        prime_entity_counts(log, incidence)
     stages["incidence"] = time.perf_counter() - t0
     rset = build_relations(log, incidence, params, roles, timings=stages)
 
