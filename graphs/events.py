@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError
-from .tables import check_ids, check_unique, parse_binary, parse_timestamps, read_table
+from .tables import check_ids, check_unique, first_true, parse_binary, parse_timestamps, read_table
 
 EVENT_COLUMNS = ("account_id", "timestamp", "action", "entity_type", "entity_id")
 
@@ -265,6 +265,40 @@ class EventLog:
         return _encode(source, pa.table(cols), extra)
 
 
+def _encode_ids(name: str, table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (first-appearance order) and values of an id column, checked (one error naming the
+    first empty id's row). A dictionary-encoded column (Parquet written from categoricals, the
+    state of ``ringscope update``) is checked and recoded through its dictionary, without
+    materialising a string per row."""
+    col = table.column(column)
+    if not pa.types.is_dictionary(col.type) or col.num_chunks == 0:
+        return _dict_encode(check_ids(name, table, column))
+    col = pa.table({column: col}).unify_dictionaries().column(0)
+    values = col.chunk(0).dictionary
+    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    indices = np.concatenate(
+        [
+            c.indices.to_numpy(zero_copy_only=False) if c.null_count == 0 else _with_nulls(c)
+            for c in col.chunks
+        ]
+    )
+    empty = np.asarray(pc.fill_null(pc.equal(pc.utf8_length(values), 0), True).to_numpy(zero_copy_only=False))
+    bad = indices < 0
+    if empty.any():
+        bad |= empty[np.maximum(indices, 0)] & (indices >= 0)
+    row = first_true(bad)
+    if row >= 0:
+        raise InputError(name, "empty id; every row needs a non-empty value", row=row + 1, column=column)
+    codes, used = pd.factorize(indices, sort=False)
+    return codes.astype(np.int32), values.to_numpy(zero_copy_only=False)[used]
+
+
+def _with_nulls(chunk: pa.DictionaryArray) -> np.ndarray:
+    """A dictionary chunk's indices with -1 where the value is null."""
+    return np.asarray(pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _dict_encode(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     enc = pc.dictionary_encode(arr)
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
@@ -291,19 +325,12 @@ def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
         extra = {c: table.column(c) for c in table.column_names if c not in EVENT_COLUMNS}
     attributes = {c: _attribute(v) for c, v in extra.items()}
     table = table.select(list(EVENT_COLUMNS))
-    account_arr = check_ids(name, table, "account_id")
-    action_arr = check_ids(name, table, "action")
-    type_arr = check_ids(name, table, "entity_type")
-    eid_arr = check_ids(name, table, "entity_id")
+    account, account_ids = _encode_ids(name, table, "account_id")
+    action, actions = _encode_ids(name, table, "action")
+    type_codes, types = _encode_ids(name, table, "entity_type")
+    id_codes, ids = _encode_ids(name, table, "entity_id")
     timestamp = parse_timestamps(name, table.column("timestamp"), "timestamp")
     del table
-
-    account, account_ids = _dict_encode(account_arr)
-    del account_arr
-    action, actions = _dict_encode(action_arr)
-    type_codes, types = _dict_encode(type_arr)
-    id_codes, ids = _dict_encode(eid_arr)
-    del eid_arr, type_arr, action_arr
     key = type_codes.astype(np.int64) * max(len(ids), 1) + id_codes
     entity, uniq = pd.factorize(key, sort=False)
     del key, id_codes

@@ -350,6 +350,8 @@ def parse_timestamps(name: str, arr: pa.ChunkedArray | pa.Array, column: str) ->
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):  # a categorical column: its values, row by row
+        arr = arr.dictionary_decode()
     t = arr.type
     if pa.types.is_timestamp(t):
         out = pc.cast(arr, pa.timestamp("s", tz=t.tz), safe=False).cast(pa.int64())

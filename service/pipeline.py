@@ -247,9 +247,19 @@ def null_ring_scores(
 PARALLEL_NULL_EVENTS = 1_000_000
 
 
+def workers() -> int:
+    """Processes one detect may use: ``RINGSCOPE_WORKERS`` (1 keeps everything in one process),
+    else the machine's cores. With 2 or more the null copy is scored in a second process."""
+    value = os.environ.get("RINGSCOPE_WORKERS", "").strip()
+    try:
+        return max(1, int(value)) if value else (os.cpu_count() or 1)
+    except ValueError:
+        return os.cpu_count() or 1
+
+
 def _start_null(log: EventLog, accounts, model, p: DetectParams):
     """Starts scoring the null copies in a spawned process; None when the log is small or it fails."""
-    if log.n_events < PARALLEL_NULL_EVENTS or (os.cpu_count() or 1) < 2:
+    if log.n_events < PARALLEL_NULL_EVENTS or workers() < 2:
         return None
     import concurrent.futures as cf
     import multiprocessing as mp

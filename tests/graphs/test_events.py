@@ -263,3 +263,33 @@ def test_fractional_seconds_are_floored_in_both_formats(tmp_path: Path, events_d
     df["timestamp"] = df["timestamp"] + 0.75
     log = load_events(write(df, tmp_path / f"f{fmt}"))
     assert list(log.timestamp) == list(events_df["timestamp"])
+
+
+def test_dictionary_encoded_ids_give_the_same_log_and_errors() -> None:
+    # Parquet written from categoricals (and the update state) arrive dictionary-encoded: the log is
+    # the one the plain strings give, and an empty or missing id is still named by its row.
+    import pyarrow as pa
+
+    df = pd.DataFrame(
+        {
+            "account_id": ["b", "a", "b", "c"],
+            "timestamp": [3, 1, 2, 4],
+            "action": ["like", "login", "like", "like"],
+            "entity_type": ["content", "device", "content", "content"],
+            "entity_id": ["p1", "d1", "p2", "p1"],
+        }
+    )
+    ids = ["account_id", "action", "entity_type", "entity_id"]
+    coded = pa.Table.from_pandas(df.astype({c: "category" for c in ids}), preserve_index=False)
+    plain = pa.Table.from_pandas(df, preserve_index=False)
+    a, b = EventLog.from_arrow(coded, "c"), EventLog.from_arrow(plain, "p")
+    assert list(a.account_ids) == list(b.account_ids) == ["b", "a", "c"]  # first appearance
+    assert np.array_equal(a.account, b.account) and np.array_equal(a.entity, b.entity)
+    assert list(a.entity_ids) == list(b.entity_ids) and a.actions == b.actions
+    # A dictionary-encoded timestamp column reads like a plain one.
+    stamped = EventLog.from_arrow(pa.Table.from_pandas(df.astype("category"), preserve_index=False), "t")
+    assert np.array_equal(stamped.timestamp, b.timestamp)
+    for bad in ("", None):
+        broken = df.assign(account_id=["b", "a", bad, "c"]).astype({"account_id": "category"})
+        with pytest.raises(InputError, match=r"f\.parquet, row 3, column 'account_id': empty id"):
+            EventLog.from_arrow(pa.Table.from_pandas(broken, preserve_index=False), "f.parquet")

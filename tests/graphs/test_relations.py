@@ -516,3 +516,15 @@ def test_params_validate_and_hash() -> None:
     for old in ("ip_cap", "device_cap", "ip_window", "coaction_window", "coaction_min_targets"):
         with pytest.raises(TypeError):
             GraphParams(**{old: 60})
+
+
+def test_entity_counts_from_the_incidence_equal_the_logs_own() -> None:
+    from graphs.incidence import build_incidence, prime_entity_counts
+    from graphs.synthetic.regimes import generate_regime_world
+
+    for regime in ("minutes", "reviews"):
+        events = generate_regime_world(regime, 1500, 7).events
+        fresh, primed = EventLog.from_frame(events), EventLog.from_frame(events)
+        prime_entity_counts(primed, build_incidence(primed))
+        assert np.array_equal(primed.entity_users, fresh.entity_users)
+        assert np.array_equal(primed.entity_origin, fresh.entity_origin)
