@@ -317,6 +317,21 @@ def run_detection(
     log = prep.graph.log  # the input rows plus one identifier row per categorical attribute value
     labels, ctx, timings = prep.labels, prep.ctx, prep.timings
 
+    def measure(flagged: np.ndarray) -> tuple[dict, dict]:
+        t = time.perf_counter()
+        evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)
+        profiles = account_profiles(ctx, flagged)
+        timings["evidence"] = time.perf_counter() - t
+        return evidence, profiles
+
+    # The clusters that get detailed evidence (all but benign) do not depend on the calibrated ring
+    # threshold, which never falls below verdict.ring: when that is at least the suspicious level,
+    # the evidence is written while the other process is still scoring the null copy.
+    early = p.verdict.ring >= p.verdict.suspicious
+    if early:
+        say("writing evidence")
+        evidence, profiles = measure(np.flatnonzero(c_score >= p.verdict.suspicious))
+
     # The verdict threshold against the log's own null: a ring must beat what chance produces here.
     ring_threshold, calibration = p.verdict.ring, {"null_copies": p.verdict.null_copies, "fdr": p.verdict.fdr}
     if p.verdict.null_copies > 0:
@@ -326,17 +341,14 @@ def run_detection(
         ring_threshold, calibration = calibrate(c_score[ctx.size >= p.verdict.min_ring_size], null, p.verdict)
         timings["null"] = time.perf_counter() - t
 
-    say("scoring clusters and writing evidence")
-    t = time.perf_counter()
+    say("scoring clusters")
     c_verdict = cluster_verdicts(c_score, ctx.size, p.verdict, ring_threshold)
     graph = prep.graph
     lone = consensus_deviation(graph.features, graph.feature_names)
     a_score = account_scores(labels, c_score, own, p.verdict, lone)
     a_verdict = account_verdicts(labels, c_verdict, own, p.verdict)
-    flagged = np.flatnonzero(c_verdict != BENIGN)
-    evidence = cluster_evidence(ctx, np.arange(ctx.n_clusters), feats, detailed=flagged)
-    profiles = account_profiles(ctx, flagged)
-    timings["evidence"] = time.perf_counter() - t
+    if not early:
+        evidence, profiles = measure(np.flatnonzero(c_verdict != BENIGN))
 
     keys = np.array([f"k{i}" for i in range(ctx.n_clusters)], dtype=object)
     acc = account_table(log.account_ids, labels, keys, a_score, a_verdict, own)
