@@ -90,9 +90,8 @@ def bare_baseline(path: Path, cap: int = 50) -> dict:
 
 
 def ringscope_detect(path: Path, model) -> dict:
-    """One ``detect`` in a fresh process, as ``ringscope detect`` runs. (Run one after another in one
-    process, the second detect of this log took 36 s against 21 s alone, nearly all of it waiting
-    for its null copy's process; not understood yet, so each detect runs alone.)"""
+    """One ``detect`` in a fresh process, as ``ringscope detect`` runs (nothing the previous runs of
+    this bench left in memory counts against it)."""
     import concurrent.futures as cf
     import multiprocessing as mp
 
