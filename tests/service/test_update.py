@@ -238,3 +238,39 @@ def test_update_takes_any_arrow_table_of_the_contract(tmp_path: Path) -> None:
             )
         assert up.log_rows == len(world.events) and up.run is not None
         assert up.run.detection.model_version == "structure-only"
+
+
+def test_accounts_new_in_an_update_are_scored_and_served_at_once(tmp_path: Path) -> None:
+    # Accounts whose first events arrive in the second batch: scored by the saved model from those
+    # events and their links to earlier accounts (no retraining), and served right after the update.
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    world = generate_regime_world("minutes", 1500, 9306)
+    first, second = time_slices(world.events, (0.85,))
+    newcomers = sorted(set(second["account_id"].astype(str)) - set(first["account_id"].astype(str)))
+    assert newcomers, "the second slice should bring accounts of its own"
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    with Store(url) as store:
+        for i, part in enumerate((first, second)):
+            update_and_publish(
+                pa.Table.from_pandas(part, preserve_index=False),
+                f"part {i}",
+                "live",
+                tmp_path / "state",
+                store,
+                check_out_dir(tmp_path / "out"),
+                {"model": "default"},
+                lambda _opts: DetectParams(),
+            )
+        app = create_app(Settings(store_url=url, api_keys="k:investigator"), store=store)
+        with TestClient(app) as client:
+            for account in newcomers[:5]:
+                res = client.get(f"/v1/accounts/{account}", headers={"X-API-Key": "k"})
+                assert res.status_code == 200, res.text
+                body = res.json()
+                assert 0.0 <= body["score"] <= 1.0 and body["verdict"] in ("ring", "suspicious", "benign")
+    acc = pd.read_csv(tmp_path / "out" / "accounts.csv").set_index("account_id")
+    assert acc.loc[newcomers, "gnn_score"].notna().all()
