@@ -115,29 +115,61 @@ def project(
     left = sp.csr_matrix((vals.astype(dtype), (compact[rows], cols)), shape=(m, n_cols))
     r_vals = np.ones(r_rows.shape[0]) if right_vals is None else right_vals
     right_t = sp.csr_matrix((np.asarray(r_vals, dtype=dtype), (r_cols, compact[r_rows])), shape=(n_cols, m))
-    prod = left @ right_t
+    srcs, dsts, datas = [], [], []
+    for r0, prod in _upper_blocks(left, right_t):
+        # Entries below min_count first (most pairs share one column), then the row of each
+        # survivor by a search in indptr: no row index is ever built for the whole product.
+        if min_count > 1:
+            counted = prod.data.imag if dtype is np.complex128 else prod.data
+            idx = np.flatnonzero(counted > min_count - 0.5)
+        else:
+            idx = np.arange(prod.nnz)
+        row = np.searchsorted(prod.indptr, idx, side="right") - 1
+        upper = prod.indices[idx] > row  # the block's columns start at its first row, r0
+        idx, row = idx[upper], row[upper]
+        srcs.append(ids[r0 + row])
+        dsts.append(ids[r0 + prod.indices[idx]])
+        datas.append(prod.data[idx])
+        del prod
     del left, right_t
-    # Entries below min_count first (most pairs share one column), then the row of each survivor
-    # by a search in indptr: no row index is ever built for the whole product.
-    if min_count > 1:
-        counted = prod.data.imag if dtype is np.complex128 else prod.data
-        idx = np.flatnonzero(counted > min_count - 0.5)
-    else:
-        idx = np.arange(prod.nnz)
-    row = np.searchsorted(prod.indptr, idx, side="right") - 1
-    upper = prod.indices[idx] > row
-    idx, row = idx[upper], row[upper]
-    src = ids[row]
+    src = np.concatenate(srcs)
     out = sp.csr_matrix(
         (
-            prod.data[idx],
-            ids[prod.indices[idx]],
+            np.concatenate(datas),
+            np.concatenate(dsts),
             np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n_rows))]),
         ),
         shape=(n_rows, n_rows),
     )
     out.sort_indices()
     return out
+
+
+#: Products are computed in row blocks of at most about this many multiply-adds, each only against
+#: the columns from its first row on (the upper triangle is all that is kept): the product's
+#: transient memory stays bounded and about half the multiply-adds of ``L R^T`` are never done.
+BLOCK_FLOPS = 25_000_000
+
+
+def _upper_blocks(left: sp.csr_matrix, right_t: sp.csr_matrix):
+    """Yields ``(r0, left[r0:r1] @ right_t[:, r0:])`` over row blocks ``[r0, r1)`` covering ``left``.
+
+    Every entry of the upper triangle of ``left @ right_t`` is in exactly one block (row ``i`` in
+    ``[r0, r1)``, column ``j >= r0``), with the same sums in the same order as the whole product.
+    """
+    m = left.shape[0]
+    pattern = sp.csr_matrix((np.ones(left.nnz), left.indices, left.indptr), shape=left.shape)
+    per_row = pattern @ np.diff(right_t.indptr).astype(np.float64)  # multiply-adds of each row
+    total = float(per_row.sum())
+    if total <= BLOCK_FLOPS or m < 2:
+        yield 0, left @ right_t
+        return
+    right_c = right_t.tocsc()
+    bounds = np.searchsorted(np.cumsum(per_row), np.arange(BLOCK_FLOPS, total, BLOCK_FLOPS), side="right")
+    edges = np.unique(np.concatenate([[0], bounds, [m]]))
+    for r0, r1 in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        if r1 > r0:
+            yield r0, left[r0:r1] @ right_c[:, r0:]
 
 
 def pairs(m: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

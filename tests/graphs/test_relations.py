@@ -528,3 +528,19 @@ def test_entity_counts_from_the_incidence_equal_the_logs_own() -> None:
         prime_entity_counts(primed, build_incidence(primed))
         assert np.array_equal(primed.entity_users, fresh.entity_users)
         assert np.array_equal(primed.entity_origin, fresh.entity_origin)
+
+
+def test_blocked_projection_equals_the_whole_product(monkeypatch) -> None:
+    # Row blocks against the columns from their first row on: the same pairs and the same sums.
+    import graphs.projection as pj
+
+    rng = np.random.default_rng(3)
+    rows, cols = rng.integers(0, 400, 6000), rng.integers(0, 300, 6000)
+    for vals, k in ((rng.random(6000) + 1j, 1), (np.ones(6000), 2)):
+        whole = pj.project(rows, cols, vals, 500, 300, min_count=k)
+        monkeypatch.setattr(pj, "BLOCK_FLOPS", 500)
+        blocked = pj.project(rows, cols, vals, 500, 300, min_count=k)
+        monkeypatch.undo()
+        assert whole.nnz > 0 and (whole != blocked).nnz == 0
+        assert np.array_equal(whole.indptr, blocked.indptr) and np.array_equal(whole.indices, blocked.indices)
+        assert np.array_equal(whole.data, blocked.data)
