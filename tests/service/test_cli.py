@@ -30,7 +30,18 @@ def world_dir(tmp_path_factory) -> Path:
 
 
 def test_help_on_every_command() -> None:
-    for cmd in ["demo", "validate", "generate", "detect", "train", "serve", "evaluate", "labels"]:
+    for cmd in [
+        "demo",
+        "validate",
+        "generate",
+        "detect",
+        "update",
+        "watch",
+        "train",
+        "serve",
+        "evaluate",
+        "labels",
+    ]:
         res = cli(cmd, "--help")
         assert res.exit_code == 0 and "Usage" in res.output, cmd
 
