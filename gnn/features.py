@@ -34,7 +34,10 @@ class FeatureScaler:
     def _pre(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if self.method == "log1p-standard":
-            return np.sign(x) * np.log1p(np.abs(x))
+            # sign(x) * log1p(|x|) in one buffer: the same values without two more temporaries of
+            # the whole matrix (at 1M accounts their page faults took seconds).
+            out = np.log1p(np.abs(x))
+            return np.copysign(out, x, out=out)
         return x
 
     def fit(self, x: np.ndarray | Tensor) -> FeatureScaler:
