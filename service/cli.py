@@ -794,9 +794,6 @@ def demo(
 
 def main() -> None:
     """Console-script entry point: any user-fixable error a command did not catch is one line."""
-    from service.allocator import keep_freed_memory
-
-    keep_freed_memory()  # before the log is read (service/allocator.py)
     try:
         app()
     except RingscopeError as exc:

@@ -234,7 +234,7 @@ def null_ring_scores(
     log: EventLog, accounts: pd.DataFrame | None, model: str | Path | None, p: DetectParams
 ) -> np.ndarray:
     """Scores of the ring-sized clusters of the log's null copies (:mod:`graphs.null`), all copies."""
-    keep_freed_memory()  # also in the null copy's own process
+    keep_freed_memory(log.n_events)  # also in the null copy's own process
     out = []
     for i in range(p.verdict.null_copies):
         copy, null_acc = null_log(log, accounts, seed=p.verdict.null_seed + i)
@@ -303,7 +303,7 @@ def run_detection(
         params: knobs; defaults were chosen on generated tuning worlds.
         progress: called with a short message as each stage starts.
     """
-    keep_freed_memory()
+    keep_freed_memory(log.n_events)
     p = params or DetectParams()
     say = progress or (lambda _msg: None)
     input_log = log

@@ -38,3 +38,14 @@ def test_unchanged_clusters_are_found_by_their_members() -> None:
     old_row, changed = unchanged_clusters(old, new)
     assert old_row.tolist() == [3, 0, -1, -1, -1]
     assert changed.tolist() == [2, 3, 4]
+
+
+def test_freed_memory_is_kept_only_where_the_log_leaves_room(monkeypatch) -> None:
+    from service import allocator
+
+    assert allocator.has_room(1_000) and not allocator.has_room(10**12)
+    monkeypatch.setattr(allocator, "_done", False)
+    monkeypatch.setenv("RINGSCOPE_MALLOC", "default")
+    assert allocator.keep_freed_memory(1_000) is False
+    monkeypatch.delenv("RINGSCOPE_MALLOC")
+    assert allocator.keep_freed_memory(10**12) is False  # too big for this machine: left alone
