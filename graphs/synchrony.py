@@ -187,26 +187,17 @@ def _scale(
     window: int,
     p: SyncParams,
     weight: np.ndarray | None = None,
-    presorted: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per grid variant: (pair key, count, expected, co-occurring rows per account) at one scale.
 
-    ``presorted``: the rows are sorted by (entity, time) (exact mode), hence by (entity, cell) at
-    every scale: no sort here.
+    In exact mode the rows arrive sorted by (entity, time) (:func:`synchrony_relation` sorts them
+    once), hence by (entity, cell) at every scale.
     """
     h, _ = half_cells(time, window)
     variants = []  # (pair matrix, co-actors per account x_a, co-occurring rows per account)
     if p.exact:
-        if presorted:
-            e, hh, a = entity, h, account
-            w = np.ones(e.size) if weight is None else np.asarray(weight, dtype=np.float64)
-        elif weight is None:
-            e, hh, a = sort_rows(entity, h, account)
-            w = np.ones(e.size)
-        else:  # carry the weights through the sort, as the act's row count k (w = 1 / sqrt(k))
-            k = np.rint(1.0 / np.square(weight)).astype(np.int64)
-            e, hh, a, k = sort_rows(entity, h, account, k)
-            w = 1.0 / np.sqrt(k)
+        e, hh, a = entity, h, account
+        w = np.ones(e.size) if weight is None else np.asarray(weight, dtype=np.float64)
         cell0, size0 = run_ids(e, hh // 2)
         cell1, size1 = run_ids(e, (hh + 1) // 2)
         ok0 = (size0[cell0] >= 2) & (size0[cell0] <= p.cell_cap)
@@ -282,21 +273,20 @@ def synchrony_relation(
     time = np.asarray(time, dtype=np.int64)
     account, entity, time, weight = _below_entity_cap(account, entity, time, weight, params.entity_cap)
     active = np.bincount(account, minlength=n)
-    presorted = False
     if params.exact:
-        # One sort by (entity, time) serves every scale (a cell is a run of one entity's times).
+        # One sort by (entity, time) serves every scale (a cell is a run of one entity's times);
+        # weights as 1 / sqrt(k) of the act's row count k.
         order = np.lexsort((time, entity))
         account, entity, time = account[order], entity[order], time[order]
         if weight is not None:
             k = np.rint(1.0 / np.square(np.asarray(weight, dtype=np.float64)[order])).astype(np.int64)
             weight = 1.0 / np.sqrt(k)
-        presorted = True
     keys, counts, mus, wins = [], [], [], []
     cooccurring = np.zeros(n, dtype=np.int64)
     coactors = np.zeros(n)
     n_variants = 0
     for w in windows:
-        for key, count, mu, shared_rows, x in _scale(account, entity, time, n, w, params, weight, presorted):
+        for key, count, mu, shared_rows, x in _scale(account, entity, time, n, w, params, weight):
             if w == windows[-1]:
                 coactors = np.maximum(coactors, x)
             n_variants += 1

@@ -132,6 +132,9 @@ IdentifiersOption = Annotated[
 TargetsOption = Annotated[
     str | None, typer.Option(help="Entity types that are acted on (comma-separated); default: inferred.")
 ]
+StructureOnlyOption = Annotated[
+    bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
+]
 IgnoreColumnOption = Annotated[
     str | None,
     typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
@@ -274,9 +277,7 @@ def detect(
     model: Annotated[
         str | None, typer.Option(help="Model directory from `ringscope train`; default: the shipped model.")
     ] = None,
-    structure_only: Annotated[
-        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
-    ] = False,
+    structure_only: StructureOnlyOption = False,
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
     identifiers: IdentifiersOption = None,
     targets: TargetsOption = None,
@@ -323,6 +324,19 @@ StateOption = Annotated[
     typer.Option(
         help="Folder of the datasets' update state (default: RINGSCOPE_STATE, else ./ringscope-state)."
     ),
+]
+# Options `update` and `watch` share (None: the dataset's remembered value).
+UpdateOutOption = Annotated[
+    Path, typer.Option(help="Directory for the refreshed accounts.csv and clusters.csv.")
+]
+UpdateModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Model directory, or 'default'; default: the dataset's last one, else the shipped model."
+    ),
+]
+UpdateConfigOption = Annotated[
+    Path | None, typer.Option(help="Detection knobs (YAML); default: the dataset's last ones.")
 ]
 
 
@@ -388,7 +402,7 @@ def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts):
 @app.command()
 def update(
     events: Annotated[Path, typer.Option(help="The new events: CSV, gzip CSV or Parquet.")],
-    out: Annotated[Path, typer.Option(help="Directory for the refreshed accounts.csv and clusters.csv.")],
+    out: UpdateOutOption,
     dataset: Annotated[
         str | None,
         typer.Option(help="The dataset the events join (default: the name of the events file's folder)."),
@@ -398,21 +412,12 @@ def update(
     ] = None,
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
     state: StateOption = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model directory, or 'default'; default: the dataset's last one, else the shipped model."
-        ),
-    ] = None,
-    structure_only: Annotated[
-        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
-    ] = False,
+    model: UpdateModelOption = None,
+    structure_only: StructureOnlyOption = False,
     identifiers: IdentifiersOption = None,
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Detection knobs (YAML); default: the dataset's last ones.")
-    ] = None,
+    config: UpdateConfigOption = None,
 ) -> None:
     """Add new events to a dataset and publish its refreshed verdicts (redelivered rows are dropped)."""
     from service.outputs import check_out_dir
@@ -438,27 +443,18 @@ def update(
 @app.command()
 def watch(
     folder: Annotated[Path, typer.Argument(help="Folder where new event files land (write, then rename).")],
-    out: Annotated[Path, typer.Option(help="Directory for the refreshed accounts.csv and clusters.csv.")],
+    out: UpdateOutOption,
     dataset: Annotated[
         str | None, typer.Option(help="The dataset the events join (default: the folder's name).")
     ] = None,
     store: Annotated[str | None, typer.Option(help="Verdict store SQLAlchemy URL.")] = None,
     state: StateOption = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model directory, or 'default'; default: the dataset's last one, else the shipped model."
-        ),
-    ] = None,
-    structure_only: Annotated[
-        bool, typer.Option("--structure-only", help="Use structural evidence alone, no GNN.")
-    ] = False,
+    model: UpdateModelOption = None,
+    structure_only: StructureOnlyOption = False,
     identifiers: IdentifiersOption = None,
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Detection knobs (YAML); default: the dataset's last ones.")
-    ] = None,
+    config: UpdateConfigOption = None,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Process what is waiting, then exit.")] = False,
 ) -> None:
