@@ -65,7 +65,10 @@ def make_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if not _is_uri(parsed.query, database):
+            # A plain path: its folder is made. A ``file:`` URI (``?uri=true``) names an existing
+            # database by URI; making folders for it would create ``./file:/...`` in the working folder.
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, json_serializer=_dumps, pool_size=10, max_overflow=10)
 
     @event.listens_for(engine, "connect")
@@ -105,3 +108,10 @@ def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _is_uri(query: Any, database: str) -> bool:
+    """Whether SQLite reads ``database`` as a URI (``sqlite:///file:...?uri=true``)."""
+    flag = query.get("uri", "")
+    flag = flag[-1] if isinstance(flag, tuple) else flag
+    return database.startswith("file:") and str(flag).lower() in ("true", "1")

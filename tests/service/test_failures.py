@@ -84,14 +84,18 @@ STORES = {
 
 
 @pytest.mark.parametrize("case", list(STORES))
-def test_bad_store_is_one_line_before_any_work(tmp_path: Path, case: str) -> None:
+def test_bad_store_is_one_line_before_any_work(tmp_path: Path, case: str, monkeypatch) -> None:
     make, needle = STORES[case]
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     url = make(tmp_path)
     # The events file does not exist: the store is judged first, before anything is read.
     res = cli("detect", "--events", tmp_path / "missing.csv", "--out", tmp_path / "o", "--store", url)
     text = one_line_error(res, needle)
     assert "secretpw" not in text
     assert not (tmp_path / "o" / "accounts.csv").exists()
+    assert not list(work.iterdir()), "nothing made in the working folder (a file: URI is no path)"
     if case == "foreign tables":
         with sqlite3.connect(tmp_path / "other.db") as conn:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
