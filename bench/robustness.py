@@ -15,7 +15,8 @@ positives (share of benign accounts seen in the log with verdict ``ring``; and a
 look-alikes) per regime and detector, marking the regimes used for fitting the shipped models
 (:data:`graphs.synthetic.regimes.FIT_REGIMES`); then ring recall per ring kind.
 
-The YelpChi part (``../shared/data/yelpchi_eventlog.zip``; skipped with a message when absent)
+The YelpChi part (``yelpchi_eventlog.zip`` in ``RINGSCOPE_DATA`` or ``../shared/data``, see
+``data/README.md``; skipped with a message when absent)
 runs ``detect`` unsupervised (the shipped model and structure only) against the user labels, then,
 on 5 stratified 40/20/40 user splits, trains ringscope's default model and its gradient-boosted
 trees on 40% of the labels next to a behaviour-feature tree baseline (review count, activity span,
@@ -26,10 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,6 @@ from graphs.events import EventLog
 from graphs.truth import quality_report
 
 EVAL_SEED = 9000
-SHARED = Path(os.environ.get("RINGSCOPE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 KEYS = [
     "ring_recall",
     "ring_precision",
@@ -129,18 +126,16 @@ def kind_table(rows: list[dict]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- YelpChi
 
 
-def yelpchi_log(data_dir: Path) -> tuple[EventLog, pd.DataFrame] | None:
-    """The YelpChi event log and user labels from the shared zip (None when absent)."""
-    from graphs.events import load_events, load_labels
+def yelpchi_log(data_dir: Path | None) -> tuple[EventLog, pd.DataFrame] | None:
+    """The YelpChi event log and user labels (``graphs.public_data.load_yelpchi``; None when absent)."""
+    from graphs.errors import InputError
+    from graphs.public_data import load_yelpchi
 
-    path = data_dir / "yelpchi_eventlog.zip"
-    if not path.is_file():
+    try:
+        return load_yelpchi(data_dir)
+    except InputError as exc:
+        print(f"YelpChi: {exc}; skipped")
         return None
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(path) as z:
-        z.extractall(tmp)
-        log = load_events(Path(tmp) / "events.csv.gz")
-        labels = load_labels(Path(tmp) / "labels.csv")
-    return log, labels
 
 
 def behaviour_features(log: EventLog, with_rating: bool) -> pd.DataFrame:
@@ -189,7 +184,7 @@ def user_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return masks[0], masks[1], masks[2]
 
 
-def yelpchi(seeds: int, data_dir: Path) -> dict | None:
+def yelpchi(seeds: int, data_dir: Path | None) -> dict | None:
     """YelpChi end to end: unsupervised detect, then trained on 40% of the user labels."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -203,7 +198,6 @@ def yelpchi(seeds: int, data_dir: Path) -> dict | None:
 
     loaded = yelpchi_log(data_dir)
     if loaded is None:
-        print(f"YelpChi: {data_dir / 'yelpchi_eventlog.zip'} not found; skipped")
         return None
     log, labels = loaded
     # in_caregnn_subset is an artefact of the CARE-GNN conversion, not platform data: switched off.
@@ -268,7 +262,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--yelpchi-seeds", type=int, default=5)
     ap.add_argument("--no-yelpchi", action="store_true")
     ap.add_argument("--no-worlds", action="store_true", help="YelpChi only")
-    ap.add_argument("--data-dir", type=Path, default=SHARED / "data")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder of yelpchi_eventlog.zip (default: RINGSCOPE_DATA, then ../shared/data)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     regimes = list(REGIMES) if args.regimes == "all" else args.regimes.split(",")

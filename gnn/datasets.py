@@ -13,7 +13,6 @@ Source: https://github.com/YingtongDou/CARE-GNN (``data/Amazon.zip``, ``data/Yel
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +23,18 @@ import torch
 from torch_geometric.data import Data
 
 from gnn.errors import DatasetError
+from graphs.public_data import DATA_ENV, data_dir
 
-#: Where benchmark data is looked for when no path is given: ``RINGSCOPE_DATA`` if set, else
-#: ``../shared/data`` from the working directory (a checkout beside ``shared/``); never a path inside
-#: the installed package.
-SHARED_DATA = Path(os.environ.get("RINGSCOPE_DATA") or Path.cwd().parent / "shared" / "data")
+#: Where benchmark data is looked for when no path is given: ``RINGSCOPE_DATA`` (default ``./data``),
+#: then this folder, ``../shared/data`` from the working directory (a checkout beside ``shared/``);
+#: never a path inside the installed package.
+SHARED_DATA = Path.cwd().parent / "shared" / "data"
+
+
+def _search_dirs() -> list[Path]:
+    return [data_dir(), SHARED_DATA]
+
+
 SOURCE_URL = "https://github.com/YingtongDou/CARE-GNN/tree/master/data"
 
 
@@ -69,7 +75,8 @@ def dataset_spec(name: str) -> FraudDatasetSpec:
 
 
 def find_dataset_file(name: str, path: str | Path | None = None) -> Path:
-    """Locate a dataset file: ``path`` (the file or its directory), else :data:`SHARED_DATA`.
+    """Locate a dataset file: ``path`` (the file or its directory), else ``RINGSCOPE_DATA`` (default
+    ``./data``), else :data:`SHARED_DATA`.
 
     Raises:
         DatasetError: saying where the file was looked for and where to put it.
@@ -82,15 +89,16 @@ def find_dataset_file(name: str, path: str | Path | None = None) -> Path:
             candidates.append(path)
         else:
             candidates += [path / spec.file, *(path / f for f in spec.rebuilt)]
-    candidates += [SHARED_DATA / spec.file, *(SHARED_DATA / f for f in spec.rebuilt)]
+    for d in _search_dirs():
+        candidates += [d / spec.file, *(d / f for f in spec.rebuilt)]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     looked = " and ".join(str(c) for c in candidates)
     raise DatasetError(
         f"{spec.file} not found (looked in {looked}); download it from {SOURCE_URL} "
-        f"({spec.file.replace('.mat', '.zip')}), unzip it into {SHARED_DATA} "
-        "or pass its directory with --data-dir"
+        f"({spec.file.replace('.mat', '.zip')}), unzip it into {data_dir()} (or set {DATA_ENV}; "
+        "data/README.md) or pass its directory with --data-dir"
     )
 
 
@@ -175,12 +183,13 @@ def _rebuilt_features(spec: FraudDatasetSpec, file: Path, mat: dict) -> tuple[np
     from gnn.yelpchi_features import feature_names, node_features, read_metadata
 
     meta = next(
-        (d / spec.metadata for d in (file.parent, SHARED_DATA) if (d / spec.metadata).is_file()), None
+        (d / spec.metadata for d in (file.parent, *_search_dirs()) if (d / spec.metadata).is_file()),
+        None,
     )
     if meta is None:
         raise DatasetError(
             f"{file} has no features; they are rebuilt from {spec.metadata}, "
-            f"not found beside it or in {SHARED_DATA}"
+            f"not found beside it or in {' or '.join(map(str, _search_dirs()))}"
         )
     users = np.asarray(mat["review_user_id"]).ravel()
     prods = np.asarray(mat["review_prod_id"]).ravel()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graphs.errors import InputError, RingscopeError
+from service.data_cli import data_app
 
 app = typer.Typer(
     name="ringscope",
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=False)
+
 err_console = Console(stderr=True)
 
 
@@ -786,6 +788,9 @@ def demo(
     from service.serve import run_server
 
     run_server(url, host="127.0.0.1", port=port, api_keys=keys)
+
+
+app.add_typer(data_app)
 
 
 def main() -> None:

@@ -9,6 +9,12 @@ from graphs.events import EventLog
 from graphs.synthetic import WorldConfig, generate_world
 
 
+@pytest.fixture(autouse=True)
+def _no_local_data(tmp_path_factory, monkeypatch):
+    """Tests never read what a developer put in ./data: RINGSCOPE_DATA is an empty folder."""
+    monkeypatch.setenv("RINGSCOPE_DATA", str(tmp_path_factory.mktemp("no-local-data")))
+
+
 @pytest.fixture(scope="session")
 def small_world():
     """A 12,000-account world (seed 9100, never used for tuning) with all four ring kinds."""

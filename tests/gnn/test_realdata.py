@@ -75,7 +75,8 @@ def test_yelpchi_loader_accepts_file_path(tmp_path):
 
 def test_missing_file_says_where_to_put_it(tmp_path, monkeypatch):
     monkeypatch.setattr("gnn.datasets.SHARED_DATA", tmp_path / "shared" / "data")
-    with pytest.raises(DatasetError, match=r"YelpChi.mat not found .*CARE-GNN.*unzip it into .*shared/data"):
+    where = r"YelpChi.mat not found .*shared/data.*CARE-GNN.*unzip it into .*RINGSCOPE_DATA"
+    with pytest.raises(DatasetError, match=where):
         find_dataset_file("yelpchi", tmp_path / "nowhere")
 
 
