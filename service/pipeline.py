@@ -432,6 +432,7 @@ def _run_params(p: DetectParams, model, timings: dict, graph, source: str, calib
         "roles": graph.meta.get("roles"),
         "time_resolution_s": graph.meta.get("time_resolution_s"),
         "synchrony": graph.meta.get("synchrony"),
+        "edges": {k: int(v) for k, v in graph.n_edges().items()},
         "calibration": calibration,
         "expected_false_rings": calibration.get("expected_false_rings"),
     }
