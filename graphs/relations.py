@@ -221,7 +221,7 @@ def entity_accounts(log: EventLog, types: tuple[str, ...]) -> np.ndarray:
         if code < 0:
             continue
         idx = np.flatnonzero(log.entity_type == code)
-        out[idx] = log.account_index.get_indexer(log.entity_ids[idx]).astype(np.int32)
+        out[idx] = log.account_codes(log.entity_ids[idx]).astype(np.int32)
     return out
 
 

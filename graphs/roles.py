@@ -119,7 +119,7 @@ class Roles:
 def _account_target_share(log: EventLog) -> np.ndarray:
     """float [n_types]: share of each type's distinct entities whose id is an acting account's id."""
     n_types = len(log.entity_types)
-    found = log.account_index.get_indexer(log.entity_ids) >= 0
+    found = log.account_codes(log.entity_ids) >= 0
     hits = np.bincount(log.entity_type, weights=found, minlength=n_types)
     total = np.bincount(log.entity_type, minlength=n_types)
     return hits / np.maximum(total, 1)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from graphs.communities import ClusterParams, detect_communities
-from graphs.events import EventLog
+from graphs.events import EventLog, aligned
 from graphs.evidence import ClusterContext, EvidenceParams, cluster_features
 from graphs.explain import cluster_evidence
 from graphs.null import expected_false, fdr_threshold, null_log
@@ -63,8 +63,8 @@ def created_at_codes(log: EventLog, accounts: pd.DataFrame | None) -> np.ndarray
         return None
     if "account_id" in accounts.columns:
         accounts = accounts.set_index("account_id")
-    created = pd.to_numeric(accounts["created_at"], errors="coerce")
-    created = created.reindex(log.account_ids).to_numpy(dtype=np.float64)
+    values = pd.to_numeric(accounts["created_at"], errors="coerce").to_numpy(dtype=np.float64)
+    created = aligned(log, accounts.index, values)
     return np.where(np.isnan(created), log.first_seen, created).astype(np.int64)
 
 
