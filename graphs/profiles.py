@@ -141,13 +141,15 @@ def account_profiles(ctx: ClusterContext, clusters: np.ndarray) -> dict[str, dic
         )
         pair = pair.reset_index().sort_values(["account", "weight"], ascending=[True, False], kind="stable")
         pair = pair.groupby("account").head(TOP_NEIGHBOURS)
-        cols = [pair[c].tolist() for c in ("other", "weight", "bits")]
+        # Neighbours' ids looked up in one gather (not one numpy scalar per neighbour).
+        other = [str(x) for x in ids[pair["other"].to_numpy(np.int64)].tolist()]
+        cols = [other, pair["weight"].tolist(), pair["bits"].tolist()]
         names = [str(n) for n in names]
         # The relation names of each bit mask, worked out once per mask (not once per neighbour).
         masks = {b: [n for k, n in enumerate(names) if b >> k & 1] for b in set(cols[2])}
         for a, i, j in _runs(pair["account"].to_numpy(np.int64)):
             out[str(ids[a])]["neighbours"] = [
-                {"account_id": str(ids[o]), "weight": round(float(w), 4), "relations": list(masks[b])}
+                {"account_id": o, "weight": round(w, 4), "relations": list(masks[b])}
                 for o, w, b in zip(*(c[i:j] for c in cols), strict=True)
             ]
     return out
