@@ -72,7 +72,7 @@ def _among(ctx: ClusterContext, col: pd.Series, mask: np.ndarray) -> np.ndarray:
 MEMBER_IDS = 200
 
 
-def _entity_members(ctx: ClusterContext, detail: np.ndarray) -> dict[tuple[int, int], list]:
+def _entity_members(ctx: ClusterContext, detail: np.ndarray):
     """(cluster, entity code) -> the member account ids on it, for the detailed (flagged) clusters:
     what the page draws as account-identifier and account-target links."""
     ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)][["cluster", "entity", "account"]]
@@ -83,18 +83,29 @@ def _entity_members(ctx: ClusterContext, detail: np.ndarray) -> dict[tuple[int, 
     # for each of a million groups.
     c, e, a = (ev[k].to_numpy(np.int64) for k in ("cluster", "entity", "account"))
     order = np.lexsort((e, c))
-    c, e = c[order], e[order]
-    names = ctx.log.account_ids[a[order]]
     if not c.size:
         return {}
-    starts = np.flatnonzero(np.concatenate([[True], (c[1:] != c[:-1]) | (e[1:] != e[:-1])]))
-    ends = np.append(starts[1:], c.size)
-    return {
-        (ci, ei): names[i:j].tolist()
-        for ci, ei, i, j in zip(
-            c[starts].tolist(), e[starts].tolist(), starts.tolist(), ends.tolist(), strict=True
-        )
-    }
+    return _MemberLists(
+        c[order] * ctx.log.n_entities + e[order], a[order], ctx.log.account_ids, ctx.log.n_entities
+    )
+
+
+class _MemberLists:
+    """(cluster, entity code) -> member account ids, built only for the pairs asked for: a flagged
+    cluster's members touch hundreds of thousands of (cluster, entity) pairs, of which the evidence
+    lists a few per cluster (building every list took most of the evidence stage on login-heavy logs).
+    """
+
+    def __init__(self, keys: np.ndarray, accounts: np.ndarray, account_ids: np.ndarray, n_entities: int):
+        self.keys, self.accounts, self.ids, self.n_entities = keys, accounts, account_ids, n_entities
+
+    def __bool__(self) -> bool:
+        return bool(self.keys.size)
+
+    def get(self, pair: tuple[int, int], default=None):
+        key = pair[0] * self.n_entities + pair[1]
+        i, j = np.searchsorted(self.keys, [key, key + 1])
+        return self.ids[self.accounts[i:j]].tolist() if j > i else default
 
 
 def _with_members(rows: dict[int, object], clusters: np.ndarray, entities: np.ndarray, members_of) -> None:
