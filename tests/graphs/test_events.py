@@ -293,3 +293,44 @@ def test_dictionary_encoded_ids_give_the_same_log_and_errors() -> None:
         broken = df.assign(account_id=["b", "a", bad, "c"]).astype({"account_id": "category"})
         with pytest.raises(InputError, match=r"f\.parquet, row 3, column 'account_id': empty id"):
             EventLog.from_arrow(pa.Table.from_pandas(broken, preserve_index=False), "f.parquet")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    universe=st.lists(st.text(min_size=1, max_size=4), unique=True, max_size=30),
+    values=st.lists(st.text(min_size=0, max_size=4), max_size=40),
+)
+def test_index_in_agrees_with_pandas(universe: list[str], values: list[str]) -> None:
+    from graphs.events import index_in
+
+    expected = pd.Index(universe, dtype=object).get_indexer(values)
+    np.testing.assert_array_equal(
+        index_in(np.array(values, dtype=object), np.array(universe, dtype=object)), expected
+    )
+
+
+def test_index_in_falls_back_for_ids_that_are_not_strings() -> None:
+    from graphs.events import index_in
+
+    np.testing.assert_array_equal(index_in([3, 1, 9], [1, 2, 3]), [2, 0, -1])
+
+
+def test_aligned_is_a_reindex_on_the_log_accounts() -> None:
+    from graphs.events import aligned
+
+    log = EventLog.from_frame(
+        pd.DataFrame(
+            {
+                "account_id": ["a", "b", "c"],
+                "timestamp": [1, 2, 3],
+                "action": "like",
+                "entity_type": "content",
+                "entity_id": ["x", "y", "x"],
+            }
+        )
+    )
+    ids = pd.Index(["c", "zz", "a"])  # "zz" never acts; "b" has no row
+    for values in (np.array([3.0, 9.0, 1.0]), np.array(["C", "Z", "A"], dtype=object)):
+        expected = pd.Series(values, index=ids).reindex(log.account_ids).to_numpy()
+        got = aligned(log, ids, values)
+        assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in expected]
