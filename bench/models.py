@@ -37,6 +37,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,13 @@ def run(
     out: Path,
     epochs: int | None = None,
     config_dir: Path = CONFIG_DIR,
+    on_trained: Callable[..., None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every model x dataset x split seed x init seed; returns one row per run."""
+    """Every model x dataset x split seed x init seed; returns one row per run.
+
+    ``on_trained(dataset=, model=, split_seed=, init_seed=, scorer=, data=, masks=)``, when given, is
+    called after each fit (to keep test scores for curves, say, without training again).
+    """
     from gnn.datasets import load_fraud_mat
     from graphs.synthetic.regimes import REGIMES
 
@@ -164,7 +170,17 @@ def run(
             for name in models:
                 for init_seed in range(init_seeds):
                     t = time.perf_counter()
-                    _, metrics = train({**configs[name], "seed": init_seed}, data, *masks)
+                    scorer, metrics = train({**configs[name], "seed": init_seed}, data, *masks)
+                    if on_trained is not None:
+                        on_trained(
+                            dataset=dataset,
+                            model=name,
+                            split_seed=split_seed,
+                            init_seed=init_seed,
+                            scorer=scorer,
+                            data=data,
+                            masks=masks,
+                        )
                     row = {
                         "dataset": dataset,
                         "model": name,
