@@ -98,3 +98,16 @@ def test_loro_scores_each_regime_trained_on_the_others(tmp_path):
         ("quiet", "minutes", True),
     ]
     assert (out / "loro-minutes" / "splits" / "transfer-0.npz").is_file()
+
+
+def test_on_trained_sees_every_fit_with_its_scorer(tmp_path):
+    seen = []
+
+    def keep(dataset, model, split_seed, init_seed, scorer, data, masks):
+        scores = scorer.score(data)
+        assert scores.shape == (int(data.num_nodes),) and masks[2].shape == scores.shape
+        seen.append((dataset, model, split_seed, init_seed))
+
+    rows = runner.run(["mlp"], ["quiet"], 1, 2, 2000, tmp_path, epochs=2, on_trained=keep)
+    assert seen == [("quiet", "mlp", 0, 0), ("quiet", "mlp", 0, 1)]
+    assert [(r["split_seed"], r["init_seed"]) for r in rows] == [(0, 0), (0, 1)]
