@@ -229,13 +229,13 @@ def with_attribute_entities(
             )
         if accounts is not None and len(accounts):
             acc = accounts.set_index("account_id") if "account_id" in accounts.columns else accounts
-            codes = None
+            acc_codes = None  # the table's ids as log account codes, looked up once for every column
             for name in acc.columns:
                 if name == "created_at" or column_kind(acc[name], name, p) != "categorical":
                     continue
-                codes = log.account_codes(acc.index) if codes is None else codes
-                s = pd.Series(aligned(log, acc.index, acc[name].astype("string").to_numpy(object), codes))
-                s = s.astype("string")
+                acc_codes = log.account_codes(acc.index) if acc_codes is None else acc_codes
+                values = acc[name].astype("string").to_numpy(object)
+                s = pd.Series(aligned(log, acc.index, values, acc_codes)).astype("string")
                 ok = (s.notna() & (s.str.len() > 0)).to_numpy(dtype=bool)
                 codes = np.flatnonzero(ok)
                 frames.append(

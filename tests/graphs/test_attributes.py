@@ -111,3 +111,20 @@ def test_account_table_attributes() -> None:
 def test_column_kinds(values, kind) -> None:
     assert column_kind(pd.Series(values), "c", AttributeParams()) == kind
     assert column_kind(pd.Series(values), "c", AttributeParams(ignore=("c",))) is None
+
+
+def test_every_categorical_account_column_reaches_its_own_accounts() -> None:
+    from graphs.attributes import with_attribute_entities
+
+    log = EventLog.from_frame(reviews())
+    ids = list(log.account_ids)[::-1]  # the accounts table in another order than the log
+    accounts = pd.DataFrame(
+        {"country": [f"c-{a}" for a in ids], "plan": [f"p-{a}" for a in ids]}, index=pd.Index(ids)
+    )
+    out, types = with_attribute_entities(log, accounts, AttributeParams(categorical=("country", "plan")))
+    assert {"attr:country", "attr:plan"} <= set(types)
+    rows = out.to_frame()
+    for kind, prefix in (("attr:country", "c-"), ("attr:plan", "p-")):
+        part = rows[rows["entity_type"] == kind]
+        assert len(part) == log.n_accounts
+        assert (part["entity_id"].astype(str) == prefix + part["account_id"].astype(str)).all(), kind
