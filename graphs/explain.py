@@ -72,19 +72,17 @@ def _among(ctx: ClusterContext, col: pd.Series, mask: np.ndarray) -> np.ndarray:
 MEMBER_IDS = 200
 
 
-def _entity_members(ctx: ClusterContext, detail: np.ndarray):
+def _entity_members(ctx: ClusterContext, detail: np.ndarray) -> _MemberLists:
     """(cluster, entity code) -> the member account ids on it, for the detailed (flagged) clusters:
     what the page draws as account-identifier and account-target links."""
     ev = ctx.events[_among(ctx, ctx.events["cluster"], detail)][["cluster", "entity", "account"]]
     ev = ev.drop_duplicates()
     ev = ev.assign(n=ev.groupby(["cluster", "entity"]).cumcount())
     ev = ev[ev["n"] < MEMBER_IDS]
-    # One stable sort and a slice per (cluster, entity): iterating a pandas groupby built a Series
-    # for each of a million groups.
+    # One stable sort; a slice per (cluster, entity) asked for (iterating a pandas groupby built a
+    # Series for each of a million groups).
     c, e, a = (ev[k].to_numpy(np.int64) for k in ("cluster", "entity", "account"))
     order = np.lexsort((e, c))
-    if not c.size:
-        return {}
     return _MemberLists(
         c[order] * ctx.log.n_entities + e[order], a[order], ctx.log.account_ids, ctx.log.n_entities
     )

@@ -77,20 +77,14 @@ def convert(
             written = pd_.write_sample(out)["events"].parent
         else:
             log = pd_.load_coortweet(dataset, path=source)
-            written = out / f"{dataset}.csv.gz" if out.is_dir() or not out.suffix else out
+            written = out if one_file else out / f"{dataset}.csv.gz"
             written.parent.mkdir(parents=True, exist_ok=True)
             frame = log.to_frame()
             if written.suffix == ".parquet":
                 atomic_write(written, lambda tmp: frame.to_parquet(tmp, index=False))
-            elif written.name.endswith((".csv", ".csv.gz")):
-                atomic_write(
-                    written,
-                    lambda tmp: frame.to_csv(
-                        tmp, index=False, compression="gzip" if written.suffix == ".gz" else None
-                    ),
-                )
-            else:
-                fail(f"--out {out}: expected a folder or a .csv, .csv.gz or .parquet file")
+            else:  # .csv or .csv.gz (checked above)
+                gz = "gzip" if written.suffix == ".gz" else None
+                atomic_write(written, lambda tmp: frame.to_csv(tmp, index=False, compression=gz))
     except InputError as exc:
         fail(str(exc))
     except OSError as exc:
