@@ -48,17 +48,31 @@ def build_graph(
     params = params or GraphParams()
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
+    input_log = log
     log, attr_types = with_attribute_entities(log, accounts, params.attributes)
-    declared = tuple(params.identifier_types or ()) + attr_types
-    roles = infer_roles(log, identifiers=declared, targets=params.target_types)
-    stages["roles"] = time.perf_counter() - t0
+    spark = None
+    if params.engine == "spark":
+        from .spark import spark_relation_set
+
+        # Spark counts the roles' statistics and every relation; the rest of the pipeline is local.
+        spark = spark_relation_set(input_log, accounts, params, log)
+        roles = spark.roles
+        stages["spark relations"] = time.perf_counter() - t0
+    else:
+        declared = tuple(params.identifier_types or ()) + attr_types
+        roles = infer_roles(log, identifiers=declared, targets=params.target_types)
+        stages["roles"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     incidence = build_incidence(log)
     if "entity_users" not in log.__dict__:
         prime_entity_counts(log, incidence)
     stages["incidence"] = time.perf_counter() - t0
-    rset = build_relations(log, incidence, params, roles, timings=stages)
+    rset = (
+        spark.relations
+        if spark is not None
+        else build_relations(log, incidence, params, roles, timings=stages)
+    )
 
     t0 = time.perf_counter()
     # Pooled once: the features read the canonical kinds' degrees, and the graph keeps them.

@@ -37,3 +37,7 @@ class InputError(RingscopeError):
         if column is not None:
             where.append(f"column '{column}'")
         super().__init__(f"{', '.join(where)}: {message}")
+
+
+class EngineUnavailable(RingscopeError):
+    """An engine asked for (``--engine spark``) cannot run here: a missing package or runtime."""

@@ -30,6 +30,9 @@ DEFAULT_RELATION_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("interaction", 0.2),
 )
 
+#: Engines that can count the relations (:attr:`GraphParams.engine`).
+ENGINES: tuple[str, ...] = ("local", "spark")
+
 #: The relation kinds every graph has, in this order, whatever the log's schema (the model's inputs).
 CANONICAL_RELATIONS: tuple[str, ...] = ("identifier", "id_time", "coaction", "interaction")
 
@@ -78,6 +81,9 @@ class GraphParams:
             (:data:`CANONICAL_RELATIONS`).
         attributes: which extra columns of the log and the accounts table are used, and how
             (:class:`graphs.attributes.AttributeParams`).
+        engine: what counts the relations: ``"local"`` (numpy / scipy.sparse in this process) or
+            ``"spark"`` (Spark DataFrame operations, :mod:`graphs.spark`; the same relations to
+            float rounding, ``detect --engine spark``).
     """
 
     identifier_types: tuple[str, ...] | None = None
@@ -97,8 +103,11 @@ class GraphParams:
     interaction_scale: float = 1.0
     relation_weights: tuple[tuple[str, float], ...] | Mapping[str, float] = DEFAULT_RELATION_WEIGHTS
     attributes: AttributeParams = field(default_factory=AttributeParams)
+    engine: str = "local"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"GraphParams.engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         # Mappings are accepted for convenience and frozen to sorted tuples so the object stays hashable.
         if isinstance(self.attributes, Mapping):
             object.__setattr__(self, "attributes", AttributeParams(**self.attributes))

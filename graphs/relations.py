@@ -250,6 +250,16 @@ def interaction_relation(
         b_parts.append(names_acc[inc.entities[inc.col]].astype(np.int64))
         c_parts.append(inc.count)
     a, b, count = np.concatenate(a_parts), np.concatenate(b_parts), np.concatenate(c_parts)
+    return directed_interactions(a, b, count, params.interaction_scale)
+
+
+def directed_interactions(a: np.ndarray, b: np.ndarray, count: np.ndarray, scale: float) -> Relation:
+    """``interaction`` from directed rows: account ``a`` acted ``count`` times on account ``b``
+    (``b = -1``: not an acting account). Shared by both engines (:mod:`graphs.spark` aggregates the
+    rows with Spark)."""
+    name = "interaction"
+    evidence = ("events", "reciprocal")
+    a, b, count = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(count)
     m = (b >= 0) & (a != b)
     if not m.any():
         return Relation.empty(name, evidence)
@@ -263,7 +273,7 @@ def interaction_relation(
     lo, hi, backward = lo[sd], hi[sd], backward[sd].astype(bool)
     gid, _ = run_ids(lo, hi)
     starts = run_starts(lo, hi)
-    s = -np.expm1(-events / params.interaction_scale)
+    s = -np.expm1(-events / scale)
     n_pairs = starts.size
     s_fwd = np.bincount(gid, s * ~backward, n_pairs)
     s_bwd = np.bincount(gid, s * backward, n_pairs)

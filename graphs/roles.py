@@ -176,16 +176,42 @@ def infer_roles(
         :class:`Roles` covering every entity type of the log. Declared types absent from the log are
         ignored.
     """
+    acc_share = _account_target_share(log) if log.n_entities else np.zeros(0)
+    session = _session_share(log) if log.n_events else np.zeros(len(log.entity_types))
+    reuse, reuse_n = _reuse(log) if log.n_events else (np.zeros(0), np.zeros(0, dtype=np.int64))
+    return decide_roles(log.entity_types, acc_share, session, reuse, reuse_n, identifiers, targets)
+
+
+def decide_roles(
+    types: tuple[str, ...] | list[str],
+    account_share: np.ndarray,
+    session_share: np.ndarray,
+    reuse: np.ndarray,
+    reuse_accounts: np.ndarray,
+    identifiers: tuple[str, ...] | None = None,
+    targets: tuple[str, ...] | None = None,
+) -> Roles:
+    """The rule of the module docstring on per-type statistics, in ``types`` order.
+
+    Both engines measure the statistics (this module on an :class:`EventLog`, :mod:`graphs.spark`
+    with Spark aggregations) and decide here, so they cannot drift.
+
+    Args:
+        types: the entity types, in the log's order.
+        account_share: per type, share of its distinct entities whose id is an acting account's.
+        session_share: per type, share of its rows that carry a session action.
+        reuse: per type, median rows per distinct entity over accounts with >= ``REUSE_MIN_ROWS`` rows.
+        reuse_accounts: per type, the number of such accounts.
+        identifiers, targets: declared roles (they win).
+    """
     declared_ids = set(identifiers or ())
     declared_tg = set(targets or ())
     both = declared_ids & declared_tg
     if both:
         raise ValueError(f"entity type {sorted(both)[0]!r} is declared both an identifier and a target")
-    acc_share = _account_target_share(log) if log.n_entities else np.zeros(0)
-    session = _session_share(log) if log.n_events else np.zeros(len(log.entity_types))
-    reuse, reuse_n = _reuse(log) if log.n_events else (np.zeros(0), np.zeros(0, dtype=np.int64))
+    acc_share, session, reuse, reuse_n = account_share, session_share, reuse, reuse_accounts
     ids, tgs, inter, reasons = [], [], [], {}
-    for code, name in enumerate(log.entity_types):
+    for code, name in enumerate(types):
         names_accounts = bool(acc_share[code] >= 0.5)
         if name in declared_ids:
             ids.append(name)

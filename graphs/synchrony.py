@@ -295,11 +295,33 @@ def synchrony_relation(
             mus.append(mu)
             wins.append(np.full(key.size, w, dtype=np.int64))
             cooccurring = np.maximum(cooccurring, shared_rows.astype(np.int64))
+    stats = SyncStats(windows, 0.0, 0.0, 0, int(account.size), active, cooccurring, coactors)
+    return finish_relation(name, n, keys, counts, mus, wins, n_variants, stats, params.fdr)
+
+
+def finish_relation(
+    name: str,
+    n: int,
+    keys: list[np.ndarray],
+    counts: list[np.ndarray],
+    mus: list[np.ndarray],
+    wins: list[np.ndarray],
+    n_variants: int,
+    stats: SyncStats,
+    fdr: float,
+) -> tuple[Relation, SyncStats]:
+    """From every scale's candidate pairs to the kept relation: best scale, Benjamini-Hochberg, weights.
+
+    ``keys[i]`` (``src * n + dst``), ``counts[i]``, ``mus[i]``, ``wins[i]`` are the candidate pairs of
+    the ``i``-th (window, grid) variant, in the order the variants were counted (it breaks ties);
+    ``stats`` carries the per-account counts (``threshold``, ``tested_pairs`` and ``kept`` are filled
+    in here). Shared by both engines (:mod:`graphs.spark` counts the pairs with Spark).
+    """
     key, count, mu, win, surprise, tight = _best_scale(keys, counts, mus, wins, n_variants)
     # Benjamini-Hochberg over every pair of active accounts.
-    n_active = float((active > 0).sum())
+    n_active = float((stats.active > 0).sum())
     tested = max(n_active * (n_active - 1) / 2, 1.0)
-    threshold = fdr_threshold(surprise, tested, params.fdr)
+    threshold = fdr_threshold(surprise, tested, fdr)
     kept = surprise >= threshold
     key, count, mu, win, surprise = key[kept], count[kept], mu[kept], win[kept], surprise[kept]
     tight = tight[kept]
@@ -312,17 +334,25 @@ def synchrony_relation(
         dst,
         weight,
         {
-            "count": count.astype(np.int32),
+            # Weighted counts (acts naming several targets) are sums like 0.5 + 0.5: round, never truncate.
+            "count": np.rint(count).astype(np.int32),
             "window": tight.astype(np.int32),
             "best_window": win.astype(np.int32),
             "expected": mu.astype(np.float32),
             "surprise": surprise.astype(np.float64),
         },
     )
-    stats = SyncStats(
-        windows, float(threshold), tested, int(kept.sum()), int(account.size), active, cooccurring, coactors
+    out = SyncStats(
+        stats.windows,
+        float(threshold),
+        tested,
+        int(kept.sum()),
+        stats.rows,
+        stats.active,
+        stats.cooccurring,
+        stats.coactors,
     )
-    return rel, stats
+    return rel, out
 
 
 def _below_entity_cap(account, entity, time, weight, cap: int):

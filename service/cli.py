@@ -141,6 +141,13 @@ IgnoreColumnOption = Annotated[
     str | None,
     typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        help="What counts the relations: local (default) or spark (needs 'ringscope[spark]' and Java; "
+        "docs/spark.md). Default: the config's graph.engine, else local."
+    ),
+]
 
 
 def detect_params(
@@ -149,9 +156,11 @@ def detect_params(
     ignore_columns: str | None = None,
     config: Path | None = None,
     config_text: str | None = None,
+    engine: str | None = None,
 ):
     """Detection knobs: ``--config`` (YAML, :mod:`service.detect_config`; or its text, as an update
-    remembers it), then the command line's schema options on top (declared roles, columns switched off)."""
+    remembers it), then the command line's schema options on top (declared roles, columns switched
+    off, the engine). A Spark engine that cannot run here fails now, before any work."""
     import dataclasses
 
     from graphs.errors import RingscopeError
@@ -176,7 +185,16 @@ def detect_params(
             changes["target_types"] = names(targets)
         if ignore_columns:
             changes["attributes"] = dataclasses.replace(graph.attributes, ignore=names(ignore_columns) or ())
-        return dataclasses.replace(params, graph=dataclasses.replace(graph, **changes))
+        if engine:
+            changes["engine"] = engine.strip().lower()
+        params = dataclasses.replace(params, graph=dataclasses.replace(graph, **changes))
+        if params.graph.engine == "spark":
+            from graphs.spark import spark_missing
+
+            why = spark_missing()
+            if why:
+                raise RingscopeError(f"engine spark (--engine or the config's graph.engine): {why}")
+        return params
     except (RingscopeError, ValueError) as exc:
         fail(str(exc))
 
@@ -288,6 +306,7 @@ def detect(
         Path | None,
         typer.Option(help="Detection knobs (YAML: graph, cluster, evidence, verdict, refine); see docs."),
     ] = None,
+    engine: EngineOption = None,
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -300,7 +319,7 @@ def detect(
     from graphs.events import load_accounts, load_events
     from service.outputs import check_out_dir
 
-    params = detect_params(identifiers, targets, ignore_column, config)
+    params = detect_params(identifiers, targets, ignore_column, config, engine=engine)
     url = _store_url(store)
     check_store_url(url, "detect")
     chosen = None if structure_only else (model or "default")

@@ -315,3 +315,25 @@ def test_two_logs_in_one_store_and_a_rerun(tmp_path: Path, world_dir: Path) -> N
         assert runs[2]["n_events"] == 0, "the rerun changed nothing"
         page = st.list_clusters(limit=1000)
         assert {c["status"] for c in page.items} == {"active"}, "nobody's rings dissolved"
+
+
+def test_detect_engine_errors_are_one_line(tmp_path: Path, world_dir: Path, monkeypatch) -> None:
+    import graphs.spark
+
+    events = world_dir / "events.csv"
+    res = cli("detect", events=events, out=tmp_path / "o", engine="dask")
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "engine must be one of local, spark, got 'dask'" in text
+    # A Spark engine that cannot run here says why before any work (no output folder is made).
+    monkeypatch.setattr(graphs.spark, "spark_missing", lambda: "the Spark engine needs a Java runtime")
+    res = cli("detect", events=events, out=tmp_path / "o2", engine="spark")
+    text = " ".join(res.output.split())
+    assert (
+        res.exit_code == 2
+        and "engine spark (--engine or the config's graph.engine): the Spark engine needs a Java" in text
+    )
+    assert "Traceback" not in res.output and not (tmp_path / "o2").exists()
+    cfg = tmp_path / "detect.yaml"
+    cfg.write_text("graph:\n  engine: spark\n")
+    res = cli("detect", events=events, out=tmp_path / "o3", config=cfg)
+    assert res.exit_code == 2 and "engine spark (--engine" in " ".join(res.output.split())
