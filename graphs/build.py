@@ -48,14 +48,13 @@ def build_graph(
     params = params or GraphParams()
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
-    input_log = log
     log, attr_types = with_attribute_entities(log, accounts, params.attributes)
     spark = None
     if params.engine == "spark":
         from .spark import spark_relation_set
 
         # Spark counts the roles' statistics and every relation; the rest of the pipeline is local.
-        spark = spark_relation_set(input_log, accounts, params, log)
+        spark = spark_relation_set(log, params, attr_types)
         roles = spark.roles
         stages["spark relations"] = time.perf_counter() - t0
     else:

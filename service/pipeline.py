@@ -261,7 +261,8 @@ def workers() -> int:
 
 def _start_null(log: EventLog, accounts, model, p: DetectParams):
     """Starts scoring the null copies in a spawned process; None when the log is small or it fails."""
-    if log.n_events < PARALLEL_NULL_EVENTS or workers() < 2:
+    if log.n_events < PARALLEL_NULL_EVENTS or workers() < 2 or p.graph.engine == "spark":
+        # Spark already spreads its work over the cores; a second process would start a second JVM.
         return None
     import concurrent.futures as cf
     import multiprocessing as mp

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import tempfile
 
-import pandas as pd
-
 from ..events import EventLog
 from ..params import GraphParams
 from .session import spark_missing, spark_session
@@ -19,11 +17,13 @@ from .session import spark_missing, spark_session
 __all__ = ["spark_missing", "spark_relation_set", "spark_session"]
 
 
-def spark_relation_set(log: EventLog, accounts: pd.DataFrame | None, params: GraphParams, full_log: EventLog):
-    """The relations of ``log`` counted by Spark (:class:`.relations.SparkRelations`), in the codes
-    of ``full_log`` (``log`` plus its attribute rows, as
-    :func:`graphs.attributes.with_attribute_entities` makes it)."""
+def spark_relation_set(log: EventLog, params: GraphParams, declared: tuple[str, ...] = ()):
+    """The roles and relations of ``log`` counted by Spark (:class:`.relations.SparkRelations`).
+
+    ``log`` is the log with its attribute rows (:func:`graphs.attributes.with_attribute_entities`),
+    ``declared`` the attribute types (identifiers by declaration).
+    """
     from .relations import build_relations_spark
 
     with tempfile.TemporaryDirectory(prefix="ringscope-spark-") as tmp:
-        return build_relations_spark(spark_session(), log, accounts, params, full_log, tmp)
+        return build_relations_spark(spark_session(), log, params, tmp, declared)

@@ -22,9 +22,10 @@ The definitions, as in the local engine (docs/graph.md):
   window apart count once); the same expectation;
 * ``interaction``: events from an account to an acting account named as a target, per direction.
 
-Differences from the local engine, by design: the time resolution and the attribute columns' kinds
-are measured on every row (the local engine reads an evenly spaced sample of 200k / 100k rows of
-logs larger than that), so on a borderline log they may come out differently.
+Spark reads the validated log as integer codes (account, entity, entity type, action, time, and
+the acting account an entity id names, or -1), written to Parquet once: the loader has already
+checked every row and added the attribute rows (:func:`graphs.attributes.with_attribute_entities`),
+and joins on integers are several times cheaper than on id strings.
 """
 
 from __future__ import annotations
@@ -34,15 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..attributes import KIND_SAMPLE, PREFIX, AttributeParams, column_kind
-from ..events import EVENT_COLUMNS, EventLog
+from ..events import EventLog
 from ..params import GraphParams
 from ..projection import Relation, squash
 from ..relations import RelationSet, directed_interactions, relation_name
 from ..roles import REUSE_MIN_ROWS, Roles, decide_roles, is_session_action
-from ..synchrony import SyncParams, SyncStats, effective_windows, finish_relation
-
-ROW = "_row"
+from ..synchrony import SyncParams, SyncStats, effective_windows, finish_relation, time_resolution
 
 
 @dataclass
@@ -53,151 +51,84 @@ class SparkRelations:
         relations: the :class:`~graphs.relations.RelationSet`, as
             :func:`graphs.relations.build_relations` returns it.
         roles: the roles decided from Spark's statistics.
-        attribute_types: the ``attr:<column>`` identifier types made from categorical columns.
     """
 
     relations: RelationSet
     roles: Roles
-    attribute_types: tuple[str, ...]
 
 
 def log_frame(spark, log: EventLog, path: str):
-    """Writes ``log`` (contract columns, extra columns, a row number) to Parquet at ``path`` and reads it."""
+    """Writes ``log`` as integer codes to Parquet at ``path`` and reads it with Spark.
+
+    Columns: ``a`` (account), ``e`` (entity), ``type`` (its entity type), ``act`` (action), ``t``
+    (Unix seconds), ``ea`` (the acting account the entity id names, -1 for none).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = log.to_arrow()
-    cols = {}
-    for name in table.column_names:
-        col = table.column(name)
-        cols[name] = col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
-    cols[ROW] = pa.array(np.arange(log.n_events, dtype=np.int64))
-    pq.write_table(pa.table(cols), path)
+    names_account = log.account_codes(log.entity_ids).astype(np.int32)
+    table = pa.table(
+        {
+            "a": pa.array(log.account.astype(np.int32)),
+            "e": pa.array(log.entity.astype(np.int32)),
+            "type": pa.array(log.event_entity_type.astype(np.int32)),
+            "act": pa.array(log.action.astype(np.int32)),
+            "t": pa.array(log.timestamp.astype(np.int64)),
+            "ea": pa.array(names_account[log.entity]),
+        }
+    )
+    pq.write_table(table, path)
     return spark.read.parquet(path)
 
 
-def with_attribute_rows(ev, accounts: pd.DataFrame | None, p: AttributeParams):
-    """``ev`` with one identifier row ``attr:<column>`` per categorical value (as
-    :func:`graphs.attributes.with_attribute_entities`), and the types added, in order."""
+def role_statistics(ev, log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per entity type (codes of ``log``): account share, session share, median reuse, reuse accounts."""
     from pyspark.sql import functions as F
 
-    parts, types = [], []
-    extra = [c for c in ev.columns if c not in EVENT_COLUMNS and c != ROW]
-    if p.use:
-        n_rows = ev.count()
-        step = max(1, -(-n_rows // KIND_SAMPLE))  # the local engine's evenly spaced sample
-        sample = ev.where(F.col(ROW) % step == 0).orderBy(ROW).select(*extra).toPandas() if extra else None
-        for name in extra:
-            values = sample[name]
-            if column_kind(values, name, p) != "categorical":
-                continue
-            value = F.col(name).cast("string")
-            rows = ev.where(value.isNotNull() & (F.length(value) > 0)).select(
-                "account_id",
-                "timestamp",
-                "action",
-                F.lit(PREFIX + name).alias("entity_type"),
-                value.alias("entity_id"),
-            )
-            parts.append(rows)
-            types.append(PREFIX + name)
-        if accounts is not None and len(accounts):
-            acc = accounts.set_index("account_id") if "account_id" in accounts.columns else accounts
-            frames = []
-            for name in acc.columns:
-                if name == "created_at" or column_kind(acc[name], name, p) != "categorical":
-                    continue
-                s = acc[name].astype("string")
-                ok = (s.notna() & (s.str.len() > 0)).to_numpy(bool)
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "account_id": np.asarray(acc.index, dtype=object)[ok].astype(str),
-                            "entity_type": PREFIX + name,
-                            "entity_id": s.to_numpy(dtype=object)[ok],
-                        }
-                    )
-                )
-                types.append(PREFIX + name)
-            frames = [f for f in frames if len(f)]
-            if frames:
-                table = ev.sparkSession.createDataFrame(pd.concat(frames, ignore_index=True))
-                first = ev.groupBy("account_id").agg(F.min("timestamp").alias("timestamp"))
-                parts.append(
-                    table.join(first, "account_id").select(
-                        "account_id",
-                        "timestamp",
-                        F.lit("attribute").alias("action"),
-                        "entity_type",
-                        "entity_id",
-                    )
-                )
-    base = ev.select("account_id", "timestamp", "action", "entity_type", "entity_id")
-    for part in parts:
-        base = base.unionByName(part)
-    return base, tuple(types)
-
-
-def role_statistics(ev, types: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per type (in ``types`` order): account share, session share, median reuse, reuse accounts."""
-    from pyspark.sql import functions as F
-
-    actors = ev.select(F.col("account_id").alias("entity_id")).distinct()
-    ents = ev.select("entity_type", "entity_id").distinct()
+    n_types = len(log.entity_types)
     share = (
-        ents.join(actors.withColumn("hit", F.lit(1)), "entity_id", "left")
-        .groupBy("entity_type")
-        .agg(F.avg(F.coalesce("hit", F.lit(0))).alias("v"))
+        ev.select("type", "e", "ea")
+        .distinct()
+        .groupBy("type")
+        .agg(F.avg((F.col("ea") >= 0).cast("double")).alias("v"))
         .toPandas()
     )
-    actions = [r[0] for r in ev.select("action").distinct().collect()]
-    session = [a for a in actions if is_session_action(a)]
-    sess = (
-        ev.groupBy("entity_type")
-        .agg(F.avg(F.col("action").isin(session).cast("double")).alias("v"))
-        .toPandas()
-    )
-    per = ev.groupBy("entity_type", "account_id").agg(
-        F.count("*").alias("rows"), F.countDistinct("entity_id").alias("distinct")
-    )
+    session = [code for code, name in enumerate(log.actions) if is_session_action(name)]
+    sess = ev.groupBy("type").agg(F.avg(F.col("act").isin(session).cast("double")).alias("v")).toPandas()
+    per = ev.groupBy("type", "a").agg(F.count("*").alias("rows"), F.countDistinct("e").alias("distinct"))
     reuse = (
         per.where(F.col("rows") >= REUSE_MIN_ROWS)
-        .groupBy("entity_type")
-        .agg(
-            F.count("*").alias("n"),
-            F.expr("percentile(rows / distinct, 0.5)").alias("v"),
-        )
+        .groupBy("type")
+        .agg(F.count("*").alias("n"), F.expr("percentile(rows / distinct, 0.5)").alias("v"))
         .toPandas()
     )
 
-    def pick(frame: pd.DataFrame, col: str, fill=0.0) -> np.ndarray:
-        values = dict(zip(frame["entity_type"], frame[col], strict=True))
-        return np.array([values.get(t, fill) for t in types], dtype=np.float64)
+    def pick(frame: pd.DataFrame, col: str) -> np.ndarray:
+        out = np.zeros(n_types)
+        out[frame["type"].to_numpy(np.int64)] = frame[col].to_numpy(np.float64)
+        return out
 
     return pick(share, "v"), pick(sess, "v"), pick(reuse, "v"), pick(reuse, "n").astype(np.int64)
 
 
 def _incidence(ev):
-    """One row per (type, entity, account): first time, event count, and the entity's accounts ``d``."""
+    """One row per (entity, account): its type, first time, event count, and the entity's accounts ``d``."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    inc = ev.groupBy("entity_type", "entity_id", "account_id").agg(
-        F.min("timestamp").alias("first"), F.count("*").alias("events")
-    )
-    return inc.withColumn("d", F.count("*").over(Window.partitionBy("entity_type", "entity_id")))
+    inc = ev.groupBy("type", "e", "a").agg(F.min("t").alias("first"), F.count("*").alias("events"))
+    return inc.withColumn("d", F.count("*").over(Window.partitionBy("e")))
 
 
-def _codes(log: EventLog, ids: pd.Series) -> np.ndarray:
-    return log.account_codes(ids.to_numpy(dtype=object)).astype(np.int64)
+def _type_codes(log: EventLog, types) -> list[int]:
+    return [log.type_code(t) for t in types if log.type_code(t) >= 0]
 
 
-def _pairs_to_codes(log: EventLog, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(src, dst, order)``: the frame's (a, b) ids as codes with ``src < dst``, sorted by (src, dst)."""
-    a, b = _codes(log, frame["a"]), _codes(log, frame["b"])
-    src, dst = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((dst, src))
-    return src[order], dst[order], order
+def _sorted_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(src, dst, order)``: the frame's ``a < b`` codes sorted by (src, dst)."""
+    a, b = frame["a"].to_numpy(np.int64), frame["b"].to_numpy(np.int64)
+    order = np.lexsort((b, a))
+    return a[order], b[order], order
 
 
 def identifier_relations(inc, log: EventLog, roles: Roles, params: GraphParams) -> dict[str, Relation]:
@@ -205,29 +136,27 @@ def identifier_relations(inc, log: EventLog, roles: Roles, params: GraphParams) 
     from pyspark.sql import functions as F
 
     out = {}
-    types = list(roles.identifiers)
-    if not types:
-        return out
-    caps = F.create_map(*[x for t in types for x in (F.lit(t), F.lit(params.cap(t)))])
-    rows = inc.where(
-        F.col("entity_type").isin(types) & (F.col("d") >= 2) & (F.col("d") <= caps[F.col("entity_type")])
-    )
-    rows = rows.select("entity_type", "entity_id", "account_id", (1.0 / F.log2(F.col("d"))).alias("w"))
-    left, right = rows.alias("l"), rows.alias("r")
-    found = (
-        left.join(right, ["entity_type", "entity_id"])
-        .where(F.col("l.account_id") < F.col("r.account_id"))
-        .groupBy("entity_type", F.col("l.account_id").alias("a"), F.col("r.account_id").alias("b"))
-        .agg(F.sum("l.w").alias("score"), F.count("*").alias("shared"))
-        .toPandas()
-    )
-    for t in types:
-        part = found[found["entity_type"] == t]
+    codes = _type_codes(log, roles.identifiers)
+    found = pd.DataFrame({"type": [], "a": [], "b": [], "score": [], "shared": []})
+    if codes:
+        caps = F.create_map(*[x for c in codes for x in (F.lit(c), F.lit(params.cap(log.entity_types[c])))])
+        ok = F.col("type").isin(codes) & (F.col("d") >= 2) & (F.col("d") <= caps[F.col("type")])
+        rows = inc.where(ok).select("type", "e", "a", (1.0 / F.log2(F.col("d"))).alias("w"))
+        found = (
+            rows.alias("l")
+            .join(rows.alias("r"), ["type", "e"])
+            .where(F.col("l.a") < F.col("r.a"))
+            .groupBy("type", F.col("l.a").alias("a"), F.col("r.a").alias("b"))
+            .agg(F.sum("l.w").alias("score"), F.count("*").alias("shared"))
+            .toPandas()
+        )
+    for t in roles.identifiers:
         name = relation_name(t)
+        part = found[found["type"] == log.type_code(t)]
         if not len(part):
             out[name] = Relation.empty(name, ("shared", "score"))
             continue
-        src, dst, order = _pairs_to_codes(log, part)
+        src, dst, order = _sorted_pairs(part)
         score = part["score"].to_numpy(np.float64)[order]
         out[name] = Relation(
             name,
@@ -242,27 +171,26 @@ def identifier_relations(inc, log: EventLog, roles: Roles, params: GraphParams) 
     return out
 
 
+def _actions(log: EventLog, names) -> list[int]:
+    return [log.action_code(a) for a in names if log.action_code(a) >= 0]
+
+
 def interaction_relation(ev, log: EventLog, roles: Roles, params: GraphParams) -> Relation:
     """Directed event counts between acting accounts, finished by the local engine's formula."""
     from pyspark.sql import functions as F
 
-    types = list(roles.interaction)
-    if not types:
+    codes = _type_codes(log, roles.interaction)
+    if not codes:
         return Relation.empty("interaction", ("events", "reciprocal"))
-    rows = ev.where(F.col("entity_type").isin(types))
+    rows = ev.where(F.col("type").isin(codes) & (F.col("ea") >= 0))
     if params.interaction_actions is not None:
-        rows = rows.where(F.col("action").isin(list(params.interaction_actions)))
-    actors = ev.select(F.col("account_id").alias("entity_id")).distinct()
-    found = (
-        rows.join(actors, "entity_id", "left_semi")
-        .groupBy(F.col("account_id").alias("a"), F.col("entity_id").alias("b"))
-        .agg(F.count("*").alias("events"))
-        .toPandas()
-    )
-    if not len(found):
-        return Relation.empty("interaction", ("events", "reciprocal"))
+        rows = rows.where(F.col("act").isin(_actions(log, params.interaction_actions)))
+    found = rows.groupBy("a", F.col("ea").alias("b")).agg(F.count("*").alias("events")).toPandas()
     return directed_interactions(
-        _codes(log, found["a"]), _codes(log, found["b"]), found["events"].to_numpy(), params.interaction_scale
+        found["a"].to_numpy(np.int64),
+        found["b"].to_numpy(np.int64),
+        found["events"].to_numpy(np.int64),
+        params.interaction_scale,
     )
 
 
@@ -270,9 +198,8 @@ def _below_cap(rows, cap: int):
     """Rows whose entity has at most ``cap`` distinct accounts in all."""
     from pyspark.sql import functions as F
 
-    keys = ["entity_type", "entity_id"]
-    users = rows.groupBy(*keys).agg(F.countDistinct("account_id").alias("_users"))
-    return rows.join(users.where(F.col("_users") <= cap).select(*keys), keys, "left_semi")
+    users = rows.groupBy("e").agg(F.countDistinct("a").alias("_users"))
+    return rows.join(users.where(F.col("_users") <= cap).select("e"), "e", "left_semi")
 
 
 def synchrony(
@@ -280,8 +207,8 @@ def synchrony(
 ) -> tuple[Relation, SyncStats]:
     """:func:`graphs.synchrony.synchrony_relation` with the pair counting done by Spark.
 
-    ``rows``: ``account_id, entity_type, entity_id, t`` and, in exact mode, ``w`` (row weight;
-    ``weighted``: some row weighs less than 1, so counts are sums of weights, not rounded).
+    ``rows``: ``a, e, t`` and, in exact mode, ``w`` (row weight; ``weighted``: some row weighs less
+    than 1, so counts are sums of weights, not rounded).
     """
     from pyspark.sql import functions as F
 
@@ -296,11 +223,11 @@ def synchrony(
     if "w" not in rows.columns:
         rows = rows.withColumn("w", F.lit(1.0))
     rows = rows.cache()
-    per_acc = rows.groupBy("account_id").agg(F.count("*").alias("rows")).toPandas()
+    per_acc = rows.groupBy("a").agg(F.count("*").alias("rows"), F.min("t").alias("t0")).toPandas()
     active = np.zeros(n, np.int64)
-    active[_codes(log, per_acc["account_id"])] = per_acc["rows"].to_numpy(np.int64)
+    active[per_acc["a"].to_numpy(np.int64)] = per_acc["rows"].to_numpy(np.int64)
     n_rows = int(active.sum())
-    t_min = int(rows.agg(F.min("t")).first()[0] or 0)
+    t_min = int(per_acc["t0"].min()) if len(per_acc) else 0
     keys, counts, mus, wins = [], [], [], []
     cooccurring = np.zeros(n, np.int64)
     coactors = np.zeros(n)
@@ -310,22 +237,20 @@ def synchrony(
         g0 = F.floor(F.col("t") / F.lit(w)).cast("long") - F.lit(base)
         g1 = F.floor((F.col("t") + F.lit(w // 2)) / F.lit(w)).cast("long") - F.lit(base)
         cells = rows.withColumn("g0", g0).withColumn("g1", g1)
-        variants = _exact(cells, p) if p.exact else _grids(cells, p)
-        for pair_frame, acc_frame in variants:
+        for pair_frame, acc_frame in _exact(cells, p) if p.exact else _grids(cells, p):
             x = np.zeros(n)
             shared = np.zeros(n, np.int64)
-            codes = _codes(log, acc_frame["account_id"])
+            codes = acc_frame["a"].to_numpy(np.int64)
             x[codes] = acc_frame["x"].to_numpy(np.float64)
             shared[codes] = acc_frame["shared"].to_numpy(np.int64)
             if w == windows[-1]:
                 coactors = np.maximum(coactors, x)
             cooccurring = np.maximum(cooccurring, shared)
             n_variants += 1
-            src, dst, order = _pairs_to_codes(log, pair_frame)
+            src, dst, order = _sorted_pairs(pair_frame)
             val = pair_frame["val"].to_numpy(np.float64)[order]
-            count = val if weighted else np.rint(val)
             keys.append(src * n + dst)
-            counts.append(count)
+            counts.append(val if weighted else np.rint(val))
             mus.append(x[src] * x[dst] / max(float(x.sum()), 1.0))
             wins.append(np.full(src.size, w, dtype=np.int64))
     rows.unpersist()
@@ -338,9 +263,9 @@ def _exact(cells, p: SyncParams):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    c0 = Window.partitionBy("entity_type", "entity_id", "g0")
-    c1 = Window.partitionBy("entity_type", "entity_id", "g1")
-    left = F.col("g1") - F.col("g0") == 1
+    c0 = Window.partitionBy("e", "g0")
+    c1 = Window.partitionBy("e", "g1")
+    left = F.col("g1") - F.col("g0") == 1  # the earlier half of a shifted bucket
     cells = (
         cells.withColumn("size0", F.count("*").over(c0))
         .withColumn("size1", F.count("*").over(c1))
@@ -358,30 +283,25 @@ def _exact(cells, p: SyncParams):
     )
     cells = cells.withColumn("co", F.col("w") * F.greatest(others, F.lit(0.0))).cache()
     acc = (
-        cells.groupBy("account_id")
+        cells.groupBy("a")
         .agg(F.sum("co").alias("x"), F.sum((F.col("co") > 0).cast("long")).alias("shared"))
         .toPandas()
     )
-    keys = ["entity_type", "entity_id"]
-    z0 = cells.where("ok0").select(*keys, "g0", "account_id", "w")
+    z0 = cells.where("ok0").select("e", "g0", "a", "w")
     same = (
         z0.alias("l")
-        .join(z0.alias("r"), [*keys, "g0"])
-        .where(F.col("l.account_id") < F.col("r.account_id"))
-        .select(
-            F.col("l.account_id").alias("a"),
-            F.col("r.account_id").alias("b"),
-            (F.col("l.w") * F.col("r.w")).alias("v"),
-        )
+        .join(z0.alias("r"), ["e", "g0"])
+        .where(F.col("l.a") < F.col("r.a"))
+        .select(F.col("l.a").alias("a"), F.col("r.a").alias("b"), (F.col("l.w") * F.col("r.w")).alias("v"))
     )
-    z1 = cells.where("ok1").select(*keys, "g1", "account_id", "w", "left")
+    z1 = cells.where("ok1").select("e", "g1", "a", "w", "left")
     split = (
         z1.where("left")
         .alias("l")
-        .join(z1.where(~F.col("left")).alias("r"), [*keys, "g1"])
+        .join(z1.where(~F.col("left")).alias("r"), ["e", "g1"])
         .select(
-            F.least("l.account_id", "r.account_id").alias("a"),
-            F.greatest("l.account_id", "r.account_id").alias("b"),
+            F.least("l.a", "r.a").alias("a"),
+            F.greatest("l.a", "r.a").alias("b"),
             (F.col("l.w") * F.col("r.w")).alias("v"),
         )
     )
@@ -401,22 +321,21 @@ def _grids(cells, p: SyncParams):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    keys = ["entity_type", "entity_id"]
     out = []
     for g in ("g0", "g1"):
-        occ = cells.select(*keys, F.col(g).alias("g"), "account_id").distinct()
-        occ = occ.withColumn("size", F.count("*").over(Window.partitionBy(*keys, "g")))
+        occ = cells.select("e", F.col(g).alias("g"), "a").distinct()
+        occ = occ.withColumn("size", F.count("*").over(Window.partitionBy("e", "g")))
         occ = occ.where((F.col("size") >= 2) & (F.col("size") <= p.cell_cap)).cache()
         acc = (
-            occ.groupBy("account_id")
+            occ.groupBy("a")
             .agg(F.sum(F.col("size") - 1).cast("double").alias("x"), F.count("*").alias("shared"))
             .toPandas()
         )
         pairs = (
             occ.alias("l")
-            .join(occ.alias("r"), [*keys, "g"])
-            .where(F.col("l.account_id") < F.col("r.account_id"))
-            .groupBy(F.col("l.account_id").alias("a"), F.col("r.account_id").alias("b"))
+            .join(occ.alias("r"), ["e", "g"])
+            .where(F.col("l.a") < F.col("r.a"))
+            .groupBy(F.col("l.a").alias("a"), F.col("r.a").alias("b"))
             .agg(F.count("*").cast("double").alias("val"))
             .where(F.col("val") >= p.min_count)
             .toPandas()
@@ -426,86 +345,50 @@ def _grids(cells, p: SyncParams):
     return out
 
 
-def time_resolution(ev) -> int:
-    """:func:`graphs.synchrony.time_resolution` over every row."""
-    from pyspark.sql import functions as F
-
-    n = ev.count()
-    if n == 0:
-        return 1
-    shares = ev.agg(
-        *[
-            F.avg((F.col("timestamp") % step == 0).cast("double")).alias(str(step))
-            for step in (86400, 3600, 60)
-        ]
-    ).first()
-    for step in (86400, 3600, 60):
-        if shares[str(step)] >= 0.99:
-            return step
-    return 1
-
-
 def build_relations_spark(
-    spark, log: EventLog, accounts: pd.DataFrame | None, params: GraphParams, full_log: EventLog, workdir: str
+    spark, log: EventLog, params: GraphParams, workdir: str, declared: tuple[str, ...] = ()
 ) -> SparkRelations:
-    """Every relation of ``log`` counted by Spark; codes of ``full_log`` (``log`` plus the attribute rows).
+    """Every relation of ``log`` (the validated log with its attribute rows) counted by Spark.
 
     Args:
         spark: the session (:func:`graphs.spark.session.spark_session`).
-        log: the validated log, as loaded.
-        accounts: the accounts table, for its categorical attributes.
+        log: the log as :func:`graphs.build.build_graph` has it (attribute rows added); the
+            relations are in its account codes.
         params: the graph's knobs (the same as the local engine's).
-        full_log: ``log`` with the attribute rows the local pipeline adds (its account codes are
-            the ones the relations are given in; they are ``log``'s).
         workdir: a folder for the Parquet copy Spark reads.
+        declared: identifier types declared beyond ``params.identifier_types`` (the attribute types).
     """
     import os
 
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    raw = log_frame(spark, log, os.path.join(workdir, "events.parquet"))
-    ev, attr_types = with_attribute_rows(raw, accounts, params.attributes)
-    ev = ev.cache()
-    types_seen = raw.groupBy("entity_type").agg(F.min(ROW).alias("o")).orderBy("o").toPandas()["entity_type"]
-    present = {r[0] for r in ev.select("entity_type").distinct().collect()}
-    attr_types = tuple(t for t in attr_types if t in present)
-    types = list(types_seen) + [t for t in attr_types if t not in set(types_seen)]
-    declared = tuple(params.identifier_types or ()) + attr_types
-    acc_share, session, reuse, reuse_n = role_statistics(ev, types)
-    roles = decide_roles(types, acc_share, session, reuse, reuse_n, declared, params.target_types)
-    resolution = time_resolution(ev)
+    ev = log_frame(spark, log, os.path.join(workdir, "events.parquet")).cache()
+    acc_share, session, reuse, reuse_n = role_statistics(ev, log)
+    ids = tuple(params.identifier_types or ()) + tuple(declared)
+    roles = decide_roles(log.entity_types, acc_share, session, reuse, reuse_n, ids, params.target_types)
+    # An evenly spaced sample of the timestamps, as the local engine reads it (it is on the driver).
+    resolution = time_resolution(log.timestamp)
 
     out: dict[str, Relation] = {}
     inc = _incidence(ev).cache()
-    found = identifier_relations(inc, full_log, roles, params)
-    names = []
-    for t in roles.identifiers:
-        rname = relation_name(t)
-        names.append(rname)
-        out[rname] = found.get(rname) or Relation.empty(rname, ("shared", "score"))
+    found = identifier_relations(inc, log, roles, params)
+    names = [relation_name(t) for t in roles.identifiers]
+    out.update(found)
 
     sync: dict[str, SyncStats] = {}
     # id_time: every row on an identifier with 2..cap accounts.
+    id_codes = _type_codes(log, roles.identifiers)
     caps = [params.cap(t) for t in roles.identifiers]
-    if roles.identifiers:
-        cap_of = F.create_map(*[x for t in roles.identifiers for x in (F.lit(t), F.lit(params.cap(t)))])
-        usable = (
-            inc.where(
-                F.col("entity_type").isin(list(roles.identifiers))
-                & (F.col("d") >= 2)
-                & (F.col("d") <= cap_of[F.col("entity_type")])
-            )
-            .select("entity_type", "entity_id")
-            .distinct()
+    if id_codes:
+        cap_of = F.create_map(
+            *[x for c in id_codes for x in (F.lit(c), F.lit(params.cap(log.entity_types[c])))]
         )
-        presence_rows = ev.join(usable, ["entity_type", "entity_id"], "left_semi").select(
-            "account_id", "entity_type", "entity_id", F.col("timestamp").alias("t")
-        )
+        ok = F.col("type").isin(id_codes) & (F.col("d") >= 2) & (F.col("d") <= cap_of[F.col("type")])
+        usable = inc.where(ok).select("e").distinct()
+        presence_rows = ev.join(usable, "e", "left_semi").select("a", "e", "t")
     else:
-        presence_rows = ev.select(
-            "account_id", "entity_type", "entity_id", F.col("timestamp").alias("t")
-        ).limit(0)
+        presence_rows = ev.select("a", "e", "t").limit(0)
     presence = SyncParams(
         windows=params.presence_windows,
         cell_cap=max(caps, default=2),
@@ -514,17 +397,16 @@ def build_relations_spark(
         fdr=params.sync_fdr,
         exact=False,
     )
-    out["id_time"], sync["id_time"] = synchrony("id_time", presence_rows, full_log, presence, resolution)
+    out["id_time"], sync["id_time"] = synchrony("id_time", presence_rows, log, presence, resolution)
 
     # coaction: first action of each account on each target.
-    targets = ev.where(F.col("entity_type").isin(list(roles.targets) or [""]))
+    targets = ev.where(F.col("type").isin(_type_codes(log, roles.targets) or [-1]))
     if params.coaction_actions is not None:
-        targets = targets.where(F.col("action").isin(list(params.coaction_actions)))
-    first = targets.groupBy("entity_type", "entity_id", "account_id").agg(F.min("timestamp").alias("t"))
-    n_types = first.select("entity_type").distinct().count()
+        targets = targets.where(F.col("act").isin(_actions(log, params.coaction_actions) or [-1]))
+    first = targets.groupBy("type", "e", "a").agg(F.min("t").alias("t"))
     weighted = False
-    if n_types > 1 and resolution <= 60:
-        first = first.withColumn("_k", F.count("*").over(Window.partitionBy("account_id", "t")))
+    if resolution <= 60 and first.select("type").distinct().limit(2).count() > 1:
+        first = first.withColumn("_k", F.count("*").over(Window.partitionBy("a", "t")))
         weighted = first.where(F.col("_k") > 1).limit(1).count() > 0
         if weighted:
             first = first.withColumn("w", 1.0 / F.sqrt(F.col("_k").cast("double")))
@@ -537,26 +419,12 @@ def build_relations_spark(
         fdr=params.sync_fdr,
         exact=True,
     )
-    out["coaction"], sync["coaction"] = synchrony("coaction", first, full_log, sync_p, resolution, weighted)
-    out["interaction"] = interaction_relation(ev, full_log, roles, params)
+    first = first.select("a", "e", "t", *(["w"] if weighted else []))
+    out["coaction"], sync["coaction"] = synchrony("coaction", first, log, sync_p, resolution, weighted)
+    out["interaction"] = interaction_relation(ev, log, roles, params)
     inc.unpersist()
     ev.unpersist()
-    return SparkRelations(RelationSet(out, tuple(names), sync, resolution), roles, attr_types)
+    return SparkRelations(RelationSet(out, tuple(names), sync, resolution), roles)
 
 
-def edge_tables(rset: RelationSet, log: EventLog) -> dict[str, pd.DataFrame]:
-    """Per relation, its edges as a table of account ids, weight and evidence (for Parquet output)."""
-    out = {}
-    for name, rel in rset.relations.items():
-        out[name] = pd.DataFrame(
-            {
-                "src_id": log.account_ids[rel.src],
-                "dst_id": log.account_ids[rel.dst],
-                "weight": rel.weight,
-                **{k: v for k, v in rel.evidence.items()},
-            }
-        )
-    return out
-
-
-__all__ = ["SparkRelations", "build_relations_spark", "edge_tables"]
+__all__ = ["SparkRelations", "build_relations_spark"]

@@ -3,7 +3,8 @@
 ``pip install 'ringscope[spark]'`` brings PySpark; Spark needs a Java runtime (17 or newer) on
 ``PATH`` or in ``JAVA_HOME``. Without ``SPARK_MASTER`` (or ``spark.master`` from ``spark-submit``)
 the session runs in local mode on this machine's cores. ``RINGSCOPE_SPARK_CONF`` adds settings,
-``key=value`` separated by commas (``spark.driver.memory=8g,spark.sql.shuffle.partitions=64``).
+``key=value`` separated by commas (``spark.sql.shuffle.partitions=64``); ``RINGSCOPE_SPARK_MEMORY``
+sets the driver's memory (default a quarter of the machine's; in local mode the driver does the work).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def spark_missing() -> str | None:
     return None
 
 
+def _machine_gb() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**30)
+    except (ValueError, OSError, AttributeError):
+        return 4
+
+
 def _extra_conf() -> dict[str, str]:
     out = {}
     for item in os.environ.get("RINGSCOPE_SPARK_CONF", "").split(","):
@@ -56,8 +64,13 @@ def spark_session():
 
     log4j = f"-Dlog4j2.configurationFile={(Path(__file__).parent / 'log4j2.properties').as_uri()}"
     if "PYSPARK_SUBMIT_ARGS" not in os.environ:
-        # The driver's JVM starts before any session setting is read: its options go on the launch line.
-        os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{log4j}" pyspark-shell'
+        # The driver's JVM starts before any session setting is read: its options go on the launch
+        # line. In local mode the driver is the executor too: a quarter of the machine's memory
+        # (Spark's 1 GB default spills every large join to disk), unless RINGSCOPE_SPARK_MEMORY says.
+        memory = os.environ.get("RINGSCOPE_SPARK_MEMORY") or f"{max(1, _machine_gb() // 4)}g"
+        os.environ["PYSPARK_SUBMIT_ARGS"] = (
+            f'--driver-memory {memory} --driver-java-options "{log4j}" pyspark-shell'
+        )
     builder = SparkSession.builder.appName("ringscope")
     if "SPARK_MASTER" in os.environ:
         builder = builder.master(os.environ["SPARK_MASTER"])
@@ -65,6 +78,7 @@ def spark_session():
         builder = builder.master(f"local[{os.cpu_count() or 1}]")
     conf = {
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(max(4, 2 * (os.cpu_count() or 1))),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
