@@ -54,7 +54,7 @@ def build_graph(
         from .spark import spark_relation_set
 
         # Spark counts the roles' statistics and every relation; the rest of the pipeline is local.
-        spark = spark_relation_set(log, params, attr_types)
+        spark = spark_relation_set(log, params, attr_types, timings=stages)
         roles = spark.roles
         stages["spark relations"] = time.perf_counter() - t0
     else:

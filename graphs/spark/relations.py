@@ -57,11 +57,13 @@ class SparkRelations:
     roles: Roles
 
 
-def log_frame(spark, log: EventLog, path: str):
+def log_frame(spark, log: EventLog, path: str, fs=None, spark_path: str | None = None):
     """Writes ``log`` as integer codes to Parquet at ``path`` and reads it with Spark.
 
     Columns: ``a`` (account), ``e`` (entity), ``type`` (its entity type), ``act`` (action), ``t``
-    (Unix seconds), ``ea`` (the acting account the entity id names, -1 for none).
+    (Unix seconds), ``ea`` (the acting account the entity id names, -1 for none). ``fs``: a
+    ``pyarrow.fs`` file system for ``path`` (default: the local one); Spark reads ``spark_path``
+    (the same file as a URI Spark knows; default ``path``).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -77,8 +79,8 @@ def log_frame(spark, log: EventLog, path: str):
             "ea": pa.array(names_account[log.entity]),
         }
     )
-    pq.write_table(table, path)
-    return spark.read.parquet(path)
+    pq.write_table(table, path, filesystem=fs)
+    return spark.read.parquet(spark_path or path)
 
 
 def role_statistics(ev, log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -346,7 +348,14 @@ def _grids(cells, p: SyncParams):
 
 
 def build_relations_spark(
-    spark, log: EventLog, params: GraphParams, workdir: str, declared: tuple[str, ...] = ()
+    spark,
+    log: EventLog,
+    params: GraphParams,
+    workdir: str,
+    declared: tuple[str, ...] = (),
+    fs=None,
+    spark_workdir: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> SparkRelations:
     """Every relation of ``log`` (the validated log with its attribute rows) counted by Spark.
 
@@ -355,26 +364,40 @@ def build_relations_spark(
         log: the log as :func:`graphs.build.build_graph` has it (attribute rows added); the
             relations are in its account codes.
         params: the graph's knobs (the same as the local engine's).
-        workdir: a folder for the Parquet copy Spark reads.
+        workdir: a folder for the Parquet copy Spark reads (on ``fs``, a ``pyarrow.fs`` file system;
+            default local); ``spark_workdir``: the same folder as Spark names it (default ``workdir``).
+        timings: receives seconds per step (``spark roles``, ``spark identifier relations``, ...).
         declared: identifier types declared beyond ``params.identifier_types`` (the attribute types).
     """
-    import os
+    import time
 
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    ev = log_frame(spark, log, os.path.join(workdir, "events.parquet")).cache()
+    clock = [time.perf_counter()]
+
+    def tick(step: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[f"spark {step}"] = timings.get(f"spark {step}", 0.0) + now - clock[0]
+        clock[0] = now
+
+    spark_file = f"{(spark_workdir or workdir).rstrip('/')}/events.parquet"
+    ev = log_frame(spark, log, f"{workdir.rstrip('/')}/events.parquet", fs, spark_file).cache()
+    tick("log copy")
     acc_share, session, reuse, reuse_n = role_statistics(ev, log)
     ids = tuple(params.identifier_types or ()) + tuple(declared)
     roles = decide_roles(log.entity_types, acc_share, session, reuse, reuse_n, ids, params.target_types)
     # An evenly spaced sample of the timestamps, as the local engine reads it (it is on the driver).
     resolution = time_resolution(log.timestamp)
+    tick("roles")
 
     out: dict[str, Relation] = {}
     inc = _incidence(ev).cache()
     found = identifier_relations(inc, log, roles, params)
     names = [relation_name(t) for t in roles.identifiers]
     out.update(found)
+    tick("identifier relations")
 
     sync: dict[str, SyncStats] = {}
     # id_time: every row on an identifier with 2..cap accounts.
@@ -398,6 +421,7 @@ def build_relations_spark(
         exact=False,
     )
     out["id_time"], sync["id_time"] = synchrony("id_time", presence_rows, log, presence, resolution)
+    tick("id_time")
 
     # coaction: first action of each account on each target.
     targets = ev.where(F.col("type").isin(_type_codes(log, roles.targets) or [-1]))
@@ -421,7 +445,9 @@ def build_relations_spark(
     )
     first = first.select("a", "e", "t", *(["w"] if weighted else []))
     out["coaction"], sync["coaction"] = synchrony("coaction", first, log, sync_p, resolution, weighted)
+    tick("coaction")
     out["interaction"] = interaction_relation(ev, log, roles, params)
+    tick("interaction")
     inc.unpersist()
     ev.unpersist()
     return SparkRelations(RelationSet(out, tuple(names), sync, resolution), roles)

@@ -1,7 +1,7 @@
 """The Spark session of ``--engine spark``: local mode by default, any cluster through Spark's own settings.
 
 ``pip install 'ringscope[spark]'`` brings PySpark; Spark needs a Java runtime (17 or newer) on
-``PATH`` or in ``JAVA_HOME``. Without ``SPARK_MASTER`` (or ``spark.master`` from ``spark-submit``)
+``PATH`` or in ``JAVA_HOME``. Without ``SPARK_MASTER`` (or a ``--master`` given to ``spark-submit``)
 the session runs in local mode on this machine's cores. ``RINGSCOPE_SPARK_CONF`` adds settings,
 ``key=value`` separated by commas (``spark.sql.shuffle.partitions=64``); ``RINGSCOPE_SPARK_MEMORY``
 sets the driver's memory (default a quarter of the machine's; in local mode the driver does the work).
@@ -63,7 +63,9 @@ def spark_session():
     from pyspark.sql import SparkSession
 
     log4j = f"-Dlog4j2.configurationFile={(Path(__file__).parent / 'log4j2.properties').as_uri()}"
-    if "PYSPARK_SUBMIT_ARGS" not in os.environ:
+    # Started by spark-submit (it hands this process its gateway): its --master and memory stand.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not submitted and "PYSPARK_SUBMIT_ARGS" not in os.environ:
         # The driver's JVM starts before any session setting is read: its options go on the launch
         # line. In local mode the driver is the executor too: a quarter of the machine's memory
         # (Spark's 1 GB default spills every large join to disk), unless RINGSCOPE_SPARK_MEMORY says.
@@ -74,7 +76,7 @@ def spark_session():
     builder = SparkSession.builder.appName("ringscope")
     if "SPARK_MASTER" in os.environ:
         builder = builder.master(os.environ["SPARK_MASTER"])
-    else:
+    elif not submitted:
         builder = builder.master(f"local[{os.cpu_count() or 1}]")
     conf = {
         "spark.ui.enabled": "false",

@@ -136,9 +136,13 @@ def crafted_log() -> tuple[EventLog, pd.DataFrame]:
     return EventLog.from_frame(frame, source="crafted"), accounts
 
 
-def test_relations_equal_local_with_weights_attributes_and_new_types():
+def test_relations_equal_local_with_weights_attributes_and_new_types(tmp_path, monkeypatch):
+    # The log's copy for Spark goes to a folder a cluster's executors could read, and is removed.
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("RINGSCOPE_SPARK_TMP", str(shared))
     log, accounts = crafted_log()
     full, roles, local, spark = local_and_spark(log, accounts, GraphParams())
+    assert shared.is_dir() and not any(shared.iterdir())
     assert spark.roles == roles
     assert "payment" in roles.identifiers and {"url", "hashtag"} <= set(roles.targets)
     assert {"attr:agent", "attr:plan"} <= set(spark.roles.identifiers)
