@@ -284,11 +284,15 @@ def _exact(cells, p: SyncParams):
         + F.when(F.col("ok1") & ~F.col("left"), F.col("left_n")).otherwise(0.0)
     )
     cells = cells.withColumn("co", F.col("w") * F.greatest(others, F.lit(0.0))).cache()
-    acc = (
-        cells.groupBy("a")
-        .agg(F.sum("co").alias("x"), F.sum((F.col("co") > 0).cast("long")).alias("shared"))
-        .toPandas()
+    cached = cells
+    per = cells.groupBy("a").agg(
+        F.sum("co").alias("x"), F.sum((F.col("co") > 0).cast("long")).alias("shared")
     )
+    per = per.cache()
+    acc = per.toPandas()
+    # As in the local engine: an account with fewer than min_count co-occurring rows has no pair, so
+    # its rows are left out of the self-joins (x_a above still counts them).
+    cells = cells.join(per.where(F.col("shared") >= p.min_count).select("a"), "a", "left_semi")
     z0 = cells.where("ok0").select("e", "g0", "a", "w")
     same = (
         z0.alias("l")
@@ -314,7 +318,8 @@ def _exact(cells, p: SyncParams):
         .where(F.col("val") > p.min_count - 0.5)
         .toPandas()
     )
-    cells.unpersist()
+    per.unpersist()
+    cached.unpersist()
     return [(pairs, acc)]
 
 
@@ -328,14 +333,15 @@ def _grids(cells, p: SyncParams):
         occ = cells.select("e", F.col(g).alias("g"), "a").distinct()
         occ = occ.withColumn("size", F.count("*").over(Window.partitionBy("e", "g")))
         occ = occ.where((F.col("size") >= 2) & (F.col("size") <= p.cell_cap)).cache()
-        acc = (
-            occ.groupBy("a")
-            .agg(F.sum(F.col("size") - 1).cast("double").alias("x"), F.count("*").alias("shared"))
-            .toPandas()
+        per = occ.groupBy("a").agg(
+            F.sum(F.col("size") - 1).cast("double").alias("x"), F.count("*").alias("shared")
         )
+        per = per.cache()
+        acc = per.toPandas()
+        kept = occ.join(per.where(F.col("shared") >= p.min_count).select("a"), "a", "left_semi")
         pairs = (
-            occ.alias("l")
-            .join(occ.alias("r"), ["e", "g"])
+            kept.alias("l")
+            .join(kept.alias("r"), ["e", "g"])
             .where(F.col("l.a") < F.col("r.a"))
             .groupBy(F.col("l.a").alias("a"), F.col("r.a").alias("b"))
             .agg(F.count("*").cast("double").alias("val"))
@@ -343,6 +349,7 @@ def _grids(cells, p: SyncParams):
             .toPandas()
         )
         occ.unpersist()
+        per.unpersist()
         out.append((pairs, acc))
     return out
 
