@@ -145,7 +145,8 @@ EngineOption = Annotated[
     str | None,
     typer.Option(
         help="What counts the relations: local (default) or spark (needs 'ringscope[spark]' and Java; "
-        "docs/spark.md). Default: the config's graph.engine, else local."
+        "docs/spark.md). Default: the config's graph.engine, else local (update / watch: the "
+        "dataset's last)."
     ),
 ]
 
@@ -361,9 +362,10 @@ UpdateConfigOption = Annotated[
 ]
 
 
-def _update_options(model, structure_only, identifiers, targets, ignore_column, config) -> dict:
+def _update_options(model, structure_only, identifiers, targets, ignore_column, config, engine=None) -> dict:
     """This update's options (None: the state's remembered value), checked before any work."""
     opts: dict = {"identifiers": identifiers, "targets": targets, "ignore_column": ignore_column}
+    opts["engine"] = engine.strip().lower() if engine else None
     opts["model"] = (
         "none" if structure_only else (str(Path(model).resolve()) if model and model != "default" else model)
     )
@@ -373,7 +375,9 @@ def _update_options(model, structure_only, identifiers, targets, ignore_column, 
             opts["config_text"] = config.read_text()
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"{config}: cannot be read ({getattr(exc, 'strerror', None) or exc})")
-        detect_params(identifiers, targets, ignore_column, config_text=opts["config_text"])
+        detect_params(identifiers, targets, ignore_column, config_text=opts["config_text"], engine=engine)
+    elif engine:
+        detect_params(identifiers, targets, ignore_column, engine=engine)
     if opts["model"] not in (None, "none"):
         check_model(opts["model"])
     return opts
@@ -385,6 +389,7 @@ def _resolved_params(opts: dict):
         opts.get("targets"),
         opts.get("ignore_column"),
         config_text=opts.get("config_text"),
+        engine=opts.get("engine"),
     )
 
 
@@ -439,6 +444,7 @@ def update(
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
     config: UpdateConfigOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """Add new events to a dataset and publish its refreshed verdicts (redelivered rows are dropped)."""
     from service.outputs import check_out_dir
@@ -447,7 +453,7 @@ def update(
 
     url = _store_url(store)
     check_store_url(url, "detect")
-    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config)
+    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config, engine)
     name = dataset or default_dataset(events)
     try:
         out_dir = check_out_dir(out)
@@ -476,6 +482,7 @@ def watch(
     targets: TargetsOption = None,
     ignore_column: IgnoreColumnOption = None,
     config: UpdateConfigOption = None,
+    engine: EngineOption = None,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Process what is waiting, then exit.")] = False,
 ) -> None:
@@ -495,7 +502,7 @@ def watch(
         fail(f"{folder}: no such folder to watch")
     url = _store_url(store)
     check_store_url(url, "detect")
-    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config)
+    opts = _update_options(model, structure_only, identifiers, targets, ignore_column, config, engine)
     name = dataset or default_dataset(folder)
     root = state_root(state)
     try:

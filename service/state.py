@@ -54,7 +54,7 @@ DEFAULT_STATE = Path("ringscope-state")
 CURRENT = "CURRENT"
 PARTS = "parts"
 #: Options an update remembers and reuses when the next one does not give them.
-OPTION_KEYS = ("model", "identifiers", "targets", "ignore_column", "config_text")
+OPTION_KEYS = ("model", "identifiers", "targets", "ignore_column", "config_text", "engine")
 
 
 def state_root(state: str | os.PathLike[str] | None = None) -> Path:

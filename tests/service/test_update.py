@@ -200,7 +200,7 @@ def test_update_and_watch_on_the_command_line(tmp_path: Path) -> None:
     (inbox / "broken.csv").write_text("account_id,timestamp\nx,1\n")
     store = f"sqlite:///{tmp_path / 'w.db'}"
     opts = ["--out", str(tmp_path / "out"), "--store", store, "--state", str(tmp_path / "st")]
-    res = runner.invoke(app, ["watch", str(inbox), "--once", "--structure-only", *opts])
+    res = runner.invoke(app, ["watch", str(inbox), "--once", "--structure-only", "--engine", "local", *opts])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (inbox / "done").iterdir()) == ["batch-000.csv", "batch-001.csv"]
     assert sorted(p.name for p in (inbox / "failed").iterdir()) == ["broken.csv", "broken.csv.error.txt"]
@@ -216,6 +216,13 @@ def test_update_and_watch_on_the_command_line(tmp_path: Path) -> None:
     # The state remembers structure-only: the dataset's run stays without a model.
     with Store(store) as st:
         assert st.latest_run("inbox")["model_version"] == "structure-only"
+    from service.state import load_state
+
+    assert load_state(tmp_path / "st", "inbox").options["engine"] == "local"
+    res = runner.invoke(
+        app, ["update", "--events", str(inbox / "done" / "batch-001.csv"), "--engine", "dask", *opts]
+    )
+    assert res.exit_code == 2 and "engine must be one of local, spark" in " ".join(res.output.split())
     res = runner.invoke(app, ["update", "--events", str(tmp_path / "missing.csv"), *opts])
     assert res.exit_code != 0 and "missing.csv" in res.output and "Traceback" not in res.output
 
