@@ -407,8 +407,14 @@ def load_accounts(path: str | os.PathLike[str]) -> pd.DataFrame:
         A DataFrame indexed by ``account_id`` with ``created_at`` as int64 Unix seconds and the other
         columns as numbers where they parse as numbers, else as categoricals.
     """
-    name = str(path)
-    table = read_table(path, ["account_id", "created_at"] + ["*"])
+    return accounts_from_table(str(path), read_table(path, ["account_id", "created_at"] + ["*"]))
+
+
+def accounts_from_table(name: str, table: pa.Table) -> pd.DataFrame:
+    """:func:`load_accounts` of an Arrow table already read (``name`` names it in errors)."""
+    missing = [c for c in ("account_id", "created_at") if c not in table.column_names]
+    if missing:
+        raise InputError(name, f"the table lacks required column {missing[0]!r}")
     ids = check_ids(name, table, "account_id")
     check_unique(name, ids, "account_id")
     created = parse_timestamps(name, table.column("created_at"), "created_at")

@@ -200,6 +200,32 @@ def detect_params(
         fail(str(exc))
 
 
+def read_inputs(events: str, accounts: str | None, engine: str):
+    """The event log and the accounts table: local paths by the local loader, URIs (``s3a://...``)
+    by Spark, then validated the same way."""
+    from graphs.events import EventLog, accounts_from_table, load_accounts, load_events
+    from graphs.spark.io import is_uri, read_table_spark
+
+    for path in (events, accounts):
+        if path is not None and is_uri(path) and engine != "spark":
+            raise RingscopeError(
+                f"{path}: a URI is read by the Spark engine: add --engine spark (or give a local path)"
+            )
+    log = (
+        EventLog.from_arrow(read_table_spark(events), source=events)
+        if is_uri(events)
+        else load_events(events)
+    )
+    if accounts is None:
+        return log, None
+    acc = (
+        accounts_from_table(accounts, read_table_spark(accounts))
+        if is_uri(accounts)
+        else load_accounts(accounts)
+    )
+    return log, acc
+
+
 def check_store_url(url: str, purpose: str) -> None:
     """Refuses an in-memory store, which would lose the run (detect) or hold nothing (serve)."""
     from sqlalchemy.engine import make_url
@@ -292,9 +318,15 @@ def print_detection(detection) -> None:
 
 @app.command()
 def detect(
-    events: Annotated[Path, typer.Option(help="Event log: CSV, gzip CSV or Parquet.")],
+    events: Annotated[
+        str,
+        typer.Option(
+            help="Event log: CSV, gzip CSV or Parquet; with --engine spark also any URI Spark reads "
+            "(s3a://, gs://, hdfs://, ...)."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Directory for accounts.csv and clusters.csv.")],
-    accounts: Annotated[Path | None, typer.Option(help="Optional accounts table.")] = None,
+    accounts: Annotated[str | None, typer.Option(help="Optional accounts table (a path, or a URI).")] = None,
     model: Annotated[
         str | None, typer.Option(help="Model directory from `ringscope train`; default: the shipped model.")
     ] = None,
@@ -317,7 +349,6 @@ def detect(
     ] = None,
 ) -> None:
     """Detect rings: write accounts.csv / clusters.csv and publish the run to the verdict store."""
-    from graphs.events import load_accounts, load_events
     from service.outputs import check_out_dir
 
     params = detect_params(identifiers, targets, ignore_column, config, engine=engine)
@@ -331,8 +362,7 @@ def detect(
         with open_store(url) as st:
             recover_outputs(out_dir, st)
             with console.status(f"reading {events}"):
-                log = load_events(events)
-                acc = load_accounts(accounts) if accounts is not None else None
+                log, acc = read_inputs(events, accounts, params.graph.engine)
             detection, result, paths = detect_and_publish(log, acc, chosen, out_dir, st, params, dataset)
     except RingscopeError as exc:
         fail(str(exc))

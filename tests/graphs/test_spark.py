@@ -6,7 +6,6 @@ Runs Spark in local mode. Skipped with the reason when PySpark or Java is missin
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -161,20 +160,40 @@ def test_graph_params_engine_checked():
         GraphParams(engine="dask")
 
 
-def test_detect_engine_spark_gives_the_same_verdicts(tmp_path):
-    from graphs.synthetic import WorldConfig, generate_world
-    from service.pipeline import DetectParams, run_detection
+def test_detect_engine_spark_reads_uris_and_gives_the_same_verdicts(tmp_path):
+    """The whole command: local paths and the local engine, against file:// URIs read by Spark and
+    the Spark engine; the output tables must be equal byte for byte."""
+    from typer.testing import CliRunner
 
-    world = generate_world(WorldConfig(n_accounts=800, seed=11))
-    log = EventLog.from_frame(world.events, source="world 11")
-    accounts = world.accounts.set_index("account_id")
-    local = run_detection(log, accounts, model=None)
-    p = DetectParams()
-    spark = run_detection(
-        log, accounts, model=None, params=dataclasses.replace(p, graph=GraphParams(engine="spark"))
+    from graphs.synthetic import WorldConfig, generate_world, write_world
+    from service.cli import app
+    from service.store import Store
+
+    paths = write_world(generate_world(WorldConfig(n_accounts=800, seed=11)), tmp_path / "w", fmt="csv")
+    runner = CliRunner()
+    common = ["--structure-only", "--dataset", "w"]
+    local = runner.invoke(
+        app,
+        ["detect", "--events", str(paths["events"]), "--accounts", str(paths["accounts"]), *common]
+        + ["--out", str(tmp_path / "local"), "--store", f"sqlite:///{tmp_path / 'l.db'}"],
     )
-    assert (local.accounts["verdict"] == "ring").sum() > 0
-    pd.testing.assert_frame_equal(spark.accounts, local.accounts)
-    pd.testing.assert_frame_equal(spark.clusters, local.clusters)
-    assert spark.params["graph"]["engine"] == "spark"
-    assert "spark relations" in spark.params["graph_timings_s"]
+    assert local.exit_code == 0, local.output
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    spark = runner.invoke(
+        app,
+        [
+            "detect",
+            "--events",
+            paths["events"].resolve().as_uri(),
+            "--accounts",
+            paths["accounts"].resolve().as_uri(),
+        ]
+        + [*common, "--engine", "spark", "--out", str(tmp_path / "spark"), "--store", store],
+    )
+    assert spark.exit_code == 0, spark.output
+    for name in ("accounts.csv", "clusters.csv"):
+        assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert (pd.read_csv(tmp_path / "local" / "accounts.csv")["verdict"] == "ring").sum() > 0
+    with Store(store) as st:
+        params = st.latest_run("w")["params"]
+    assert params["graph"]["engine"] == "spark" and "spark coaction" in params["graph_timings_s"]

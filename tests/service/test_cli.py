@@ -333,6 +333,9 @@ def test_detect_engine_errors_are_one_line(tmp_path: Path, world_dir: Path, monk
         and "engine spark (--engine or the config's graph.engine): the Spark engine needs a Java" in text
     )
     assert "Traceback" not in res.output and not (tmp_path / "o2").exists()
+    res = cli("detect", events="s3a://bucket/events.parquet", out=tmp_path / "o4")
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "s3a://bucket/events.parquet: a URI is read by the Spark engine" in text
     cfg = tmp_path / "detect.yaml"
     cfg.write_text("graph:\n  engine: spark\n")
     res = cli("detect", events=events, out=tmp_path / "o3", config=cfg)
