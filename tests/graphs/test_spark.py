@@ -16,7 +16,7 @@ from graphs.attributes import with_attribute_entities
 from graphs.events import EventLog
 from graphs.incidence import build_incidence
 from graphs.params import GraphParams
-from graphs.relations import build_relations
+from graphs.relations import RelationSet, build_relations
 from graphs.roles import infer_roles
 from graphs.spark import spark_missing
 
@@ -66,17 +66,33 @@ def assert_same(local, spark) -> None:
 
 
 @pytest.mark.parametrize(("regime", "seed"), [("minutes", 1), ("day", 2)])
-def test_relations_equal_local_on_generated_worlds(regime, seed):
+def test_graph_and_clusters_equal_local_on_generated_worlds(regime, seed):
+    from graphs.build import build_graph
+    from graphs.communities import ClusterParams, detect_communities
     from graphs.synthetic.regimes import generate_regime_world
 
     world = generate_regime_world(regime, 1200, seed)
     log = EventLog.from_frame(world.events, source=f"{regime} {seed}")
     accounts = world.accounts.set_index("account_id")
-    _, roles, local, spark = local_and_spark(log, accounts, GraphParams())
-    assert spark.roles == roles
-    assert spark.roles.reasons == roles.reasons
+    local = build_graph(log, accounts, GraphParams())
+    spark = build_graph(log, accounts, GraphParams(engine="spark"))
+    assert spark.roles == local.roles and spark.roles.reasons == local.roles.reasons
     assert local.relations["coaction"].n_edges > 50 and local.relations["interaction"].n_edges > 50
-    assert_same(local, spark.relations)
+    assert_same(
+        RelationSet(
+            local.relations, local.identifier_relations, local.sync_stats, local.meta["time_resolution_s"]
+        ),
+        RelationSet(
+            spark.relations, spark.identifier_relations, spark.sync_stats, spark.meta["time_resolution_s"]
+        ),
+    )
+    assert spark.meta["synchrony"] == local.meta["synchrony"]
+    assert spark.feature_names == local.feature_names
+    np.testing.assert_allclose(spark.features, local.features, rtol=1e-9, atol=1e-9)
+    # The same clusters: Leiden on the combined graph of each.
+    labels = [detect_communities(g.n_accounts, *g.combined(), ClusterParams()) for g in (local, spark)]
+    assert len(set(labels[0].tolist())) > 5
+    assert np.array_equal(labels[0], labels[1])
 
 
 def crafted_log() -> tuple[EventLog, pd.DataFrame]:
