@@ -30,6 +30,7 @@ def build_graph(
     params: GraphParams | None = None,
     *,
     timings: dict[str, float] | None = None,
+    progress=None,
 ) -> AccountGraph:
     """Builds the account graph: roles, incidence, relations, features.
 
@@ -39,6 +40,8 @@ def build_graph(
             :func:`graphs.events.load_accounts` returns) and any attributes.
         params: roles, windows, caps and weights; :class:`~graphs.params.GraphParams` defaults when None.
         timings: optional dict that receives seconds per stage (also stored in ``graph.meta``).
+        progress: optional callable given a short message as each Spark step starts (the Spark
+            engine's steps take minutes on large logs).
 
     Returns:
         The :class:`~graphs.graph.AccountGraph` with one node per acting account of the log. Its
@@ -54,7 +57,7 @@ def build_graph(
         from .spark import spark_relation_set
 
         # Spark counts the roles' statistics and every relation; the rest of the pipeline is local.
-        spark = spark_relation_set(log, params, attr_types, timings=stages)
+        spark = spark_relation_set(log, params, attr_types, timings=stages, progress=progress)
         roles = spark.roles
         stages["spark relations"] = time.perf_counter() - t0
     else:

@@ -94,7 +94,7 @@ def prepare(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     say("building the account graph")
-    graph = build_graph(log, accounts=accounts, params=p.graph)
+    graph = build_graph(log, accounts=accounts, params=p.graph, progress=say)
     timings["graph"] = time.perf_counter() - t
 
     say("finding communities")

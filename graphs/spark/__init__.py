@@ -23,20 +23,24 @@ def spark_relation_set(
     params: GraphParams,
     declared: tuple[str, ...] = (),
     timings: dict[str, float] | None = None,
+    progress=None,
 ):
     """The roles and relations of ``log`` counted by Spark (:class:`.relations.SparkRelations`).
 
     ``log`` is the log with its attribute rows (:func:`graphs.attributes.with_attribute_entities`),
     ``declared`` the attribute types (identifiers by declaration). Spark reads the log from a
     Parquet copy in a temporary folder, or under ``RINGSCOPE_SPARK_TMP`` when that is set (a folder
-    a cluster's executors can read). ``timings`` receives seconds per step.
+    a cluster's executors can read). ``timings`` receives seconds per step; ``progress`` (a callable)
+    a short message as each step starts.
     """
     from .relations import build_relations_spark
 
     shared = os.environ.get("RINGSCOPE_SPARK_TMP", "").strip()
     if not shared:  # local mode: the executors run in this machine's JVM and read its disk
         with tempfile.TemporaryDirectory(prefix="ringscope-spark-") as tmp:
-            return build_relations_spark(spark_session(), log, params, tmp, declared, timings=timings)
+            return build_relations_spark(
+                spark_session(), log, params, tmp, declared, timings=timings, progress=progress
+            )
     # On a cluster the executors must read the log's copy: a folder they all reach (hdfs://, s3a://,
     # gs://, or a shared mount), one subfolder per run, removed afterwards.
     import uuid
@@ -51,7 +55,15 @@ def spark_relation_set(
         # pyarrow writes to the folder's path, Spark reads the URI as given (s3a://, gs://, hdfs://).
         spark_folder = f"{shared.rstrip('/')}/{name}"
         return build_relations_spark(
-            spark_session(), log, params, folder, declared, fs, spark_folder, timings=timings
+            spark_session(),
+            log,
+            params,
+            folder,
+            declared,
+            fs,
+            spark_folder,
+            timings=timings,
+            progress=progress,
         )
     finally:
         fs.delete_dir(folder)

@@ -363,6 +363,7 @@ def build_relations_spark(
     fs=None,
     spark_workdir: str | None = None,
     timings: dict[str, float] | None = None,
+    progress=None,
 ) -> SparkRelations:
     """Every relation of ``log`` (the validated log with its attribute rows) counted by Spark.
 
@@ -374,6 +375,7 @@ def build_relations_spark(
         workdir: a folder for the Parquet copy Spark reads (on ``fs``, a ``pyarrow.fs`` file system;
             default local); ``spark_workdir``: the same folder as Spark names it (default ``workdir``).
         timings: receives seconds per step (``spark roles``, ``spark identifier relations``, ...).
+        progress: called with a short message as each step starts.
         declared: identifier types declared beyond ``params.identifier_types`` (the attribute types).
     """
     import time
@@ -383,28 +385,33 @@ def build_relations_spark(
 
     clock = [time.perf_counter()]
 
-    def tick(step: str) -> None:
+    def tick(step: str, following: str | None = None) -> None:
         now = time.perf_counter()
         if timings is not None:
             timings[f"spark {step}"] = timings.get(f"spark {step}", 0.0) + now - clock[0]
         clock[0] = now
+        if following and progress is not None:
+            progress(f"Spark: {following}")
+
+    if progress is not None:
+        progress("Spark: copying the log")
 
     spark_file = f"{(spark_workdir or workdir).rstrip('/')}/events.parquet"
     ev = log_frame(spark, log, f"{workdir.rstrip('/')}/events.parquet", fs, spark_file).cache()
-    tick("log copy")
+    tick("log copy", "the roles' statistics")
     acc_share, session, reuse, reuse_n = role_statistics(ev, log)
     ids = tuple(params.identifier_types or ()) + tuple(declared)
     roles = decide_roles(log.entity_types, acc_share, session, reuse, reuse_n, ids, params.target_types)
     # An evenly spaced sample of the timestamps, as the local engine reads it (it is on the driver).
     resolution = time_resolution(log.timestamp)
-    tick("roles")
+    tick("roles", "identifier relations")
 
     out: dict[str, Relation] = {}
     inc = _incidence(ev).cache()
     found = identifier_relations(inc, log, roles, params)
     names = [relation_name(t) for t in roles.identifiers]
     out.update(found)
-    tick("identifier relations")
+    tick("identifier relations", "id_time (co-presence)")
 
     sync: dict[str, SyncStats] = {}
     # id_time: every row on an identifier with 2..cap accounts.
@@ -428,7 +435,7 @@ def build_relations_spark(
         exact=False,
     )
     out["id_time"], sync["id_time"] = synchrony("id_time", presence_rows, log, presence, resolution)
-    tick("id_time")
+    tick("id_time", "coaction (synchronised actions)")
 
     # coaction: first action of each account on each target.
     targets = ev.where(F.col("type").isin(_type_codes(log, roles.targets) or [-1]))
@@ -452,7 +459,7 @@ def build_relations_spark(
     )
     first = first.select("a", "e", "t", *(["w"] if weighted else []))
     out["coaction"], sync["coaction"] = synchrony("coaction", first, log, sync_p, resolution, weighted)
-    tick("coaction")
+    tick("coaction", "interactions")
     out["interaction"] = interaction_relation(ev, log, roles, params)
     tick("interaction")
     inc.unpersist()
