@@ -97,11 +97,11 @@ def role_statistics(ev, log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarr
     )
     session = [code for code, name in enumerate(log.actions) if is_session_action(name)]
     sess = ev.groupBy("type").agg(F.avg(F.col("act").isin(session).cast("double")).alias("v")).toPandas()
-    per = ev.groupBy("type", "a").agg(F.count("*").alias("rows"), F.countDistinct("e").alias("distinct"))
+    per = ev.groupBy("type", "a").agg(F.count("*").alias("rows"), F.countDistinct("e").alias("n_distinct"))
     reuse = (
         per.where(F.col("rows") >= REUSE_MIN_ROWS)
         .groupBy("type")
-        .agg(F.count("*").alias("n"), F.expr("percentile(rows / distinct, 0.5)").alias("v"))
+        .agg(F.count("*").alias("n"), F.expr("percentile(rows / n_distinct, 0.5)").alias("v"))
         .toPandas()
     )
 
@@ -114,11 +114,11 @@ def role_statistics(ev, log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _incidence(ev):
-    """One row per (entity, account): its type, first time, event count, and the entity's accounts ``d``."""
+    """One row per (entity, account) pair: the entity's type and its number of accounts ``d``."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    inc = ev.groupBy("type", "e", "a").agg(F.min("t").alias("first"), F.count("*").alias("events"))
+    inc = ev.select("type", "e", "a").distinct()
     return inc.withColumn("d", F.count("*").over(Window.partitionBy("e")))
 
 
