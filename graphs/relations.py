@@ -127,6 +127,30 @@ def pooled_identifier(parts: list[Relation], n_accounts: int, scale: float) -> R
     )
 
 
+def presence_sync_params(params: GraphParams, caps: list[int]) -> SyncParams:
+    """The synchrony knobs of ``id_time``; ``caps``: the identifier types' account caps."""
+    return SyncParams(
+        windows=params.presence_windows,
+        cell_cap=max(caps, default=2),
+        entity_cap=max(caps, default=2),
+        min_count=params.presence_min_count,
+        fdr=params.sync_fdr,
+        exact=False,
+    )
+
+
+def coaction_sync_params(params: GraphParams) -> SyncParams:
+    """The synchrony knobs of ``coaction``."""
+    return SyncParams(
+        windows=params.sync_windows,
+        cell_cap=params.sync_cell_cap,
+        entity_cap=params.target_cap,
+        min_count=params.sync_min_count,
+        fdr=params.sync_fdr,
+        exact=True,
+    )
+
+
 def presence_relation(
     log: EventLog, incidence: dict[str, Incidence], roles: Roles, params: GraphParams, resolution: int
 ) -> tuple[Relation, SyncStats]:
@@ -150,14 +174,7 @@ def presence_relation(
         caps.append(cap)
         usable[inc.entities[(inc.degree >= 2) & (inc.degree <= cap)]] = True
     m = usable[log.entity] if codes else np.zeros(log.n_events, dtype=bool)
-    sync = SyncParams(
-        windows=params.presence_windows,
-        cell_cap=max(caps, default=2),
-        entity_cap=max(caps, default=2),
-        min_count=params.presence_min_count,
-        fdr=params.sync_fdr,
-        exact=False,
-    )
+    sync = presence_sync_params(params, caps)
     return synchrony_relation(
         "id_time", log.account[m], log.entity[m], log.timestamp[m], log.n_accounts, sync, resolution
     )
@@ -201,14 +218,7 @@ def coaction_relation(
     resolution: int,
 ) -> tuple[Relation, SyncStats]:
     """``coaction``: pairs that act on the same targets within a window more often than chance."""
-    sync = SyncParams(
-        windows=params.sync_windows,
-        cell_cap=params.sync_cell_cap,
-        entity_cap=params.target_cap,
-        min_count=params.sync_min_count,
-        fdr=params.sync_fdr,
-        exact=True,
-    )
+    sync = coaction_sync_params(params)
     account, target, first, weight = rows
     return synchrony_relation("coaction", account, target, first, n_accounts, sync, resolution, weight)
 

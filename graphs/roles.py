@@ -209,10 +209,9 @@ def decide_roles(
     both = declared_ids & declared_tg
     if both:
         raise ValueError(f"entity type {sorted(both)[0]!r} is declared both an identifier and a target")
-    acc_share, session, reuse, reuse_n = account_share, session_share, reuse, reuse_accounts
     ids, tgs, inter, reasons = [], [], [], {}
     for code, name in enumerate(types):
-        names_accounts = bool(acc_share[code] >= 0.5)
+        names_accounts = bool(account_share[code] >= 0.5)
         if name in declared_ids:
             ids.append(name)
             reasons[name] = "declared identifier"
@@ -222,18 +221,20 @@ def decide_roles(
             reasons[name] = "declared target"
         elif names_accounts:
             tgs.append(name)
-            reasons[name] = f"{100 * acc_share[code]:.0f}% of its ids are acting accounts"
-        elif session[code] >= 0.5:
+            reasons[name] = f"{100 * account_share[code]:.0f}% of its ids are acting accounts"
+        elif session_share[code] >= 0.5:
             ids.append(name)
-            reasons[name] = f"{100 * session[code]:.0f}% of its rows are session actions (login, signup, ...)"
-        elif reuse_n[code] >= REUSE_MIN_ACCOUNTS and reuse[code] >= REUSE_RATIO:
+            reasons[name] = (
+                f"{100 * session_share[code]:.0f}% of its rows are session actions (login, signup, ...)"
+            )
+        elif reuse_accounts[code] >= REUSE_MIN_ACCOUNTS and reuse[code] >= REUSE_RATIO:
             ids.append(name)
             reasons[name] = f"reused: median {reuse[code]:.2f} rows per distinct entity per account"
         else:
             tgs.append(name)
             reasons[name] = (
                 f"acted on: median {reuse[code]:.2f} rows per distinct entity per account"
-                if reuse_n[code] >= REUSE_MIN_ACCOUNTS
+                if reuse_accounts[code] >= REUSE_MIN_ACCOUNTS
                 else "too few repeat users to call it an identifier"
             )
         if name in tgs and names_accounts:

@@ -38,7 +38,13 @@ import pandas as pd
 from ..events import EventLog
 from ..params import GraphParams
 from ..projection import Relation, squash
-from ..relations import RelationSet, directed_interactions, relation_name
+from ..relations import (
+    RelationSet,
+    coaction_sync_params,
+    directed_interactions,
+    presence_sync_params,
+    relation_name,
+)
 from ..roles import REUSE_MIN_ROWS, Roles, decide_roles, is_session_action
 from ..synchrony import SyncParams, SyncStats, effective_windows, finish_relation, time_resolution
 
@@ -126,6 +132,15 @@ def _type_codes(log: EventLog, types) -> list[int]:
     return [log.type_code(t) for t in types if log.type_code(t) >= 0]
 
 
+def _below_type_cap(log: EventLog, codes: list[int], params: GraphParams):
+    """Incidence rows of an entity of one of the identifier types ``codes`` with 2 to its type's cap
+    of accounts (as :func:`graphs.relations.identifier_relation` keeps them)."""
+    from pyspark.sql import functions as F
+
+    cap = F.create_map(*[x for c in codes for x in (F.lit(c), F.lit(params.cap(log.entity_types[c])))])
+    return F.col("type").isin(codes) & (F.col("d") >= 2) & (F.col("d") <= cap[F.col("type")])
+
+
 def _sorted_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(src, dst, order)``: the frame's ``a < b`` codes sorted by (src, dst)."""
     a, b = frame["a"].to_numpy(np.int64), frame["b"].to_numpy(np.int64)
@@ -141,9 +156,9 @@ def identifier_relations(inc, log: EventLog, roles: Roles, params: GraphParams) 
     codes = _type_codes(log, roles.identifiers)
     found = pd.DataFrame({"type": [], "a": [], "b": [], "score": [], "shared": []})
     if codes:
-        caps = F.create_map(*[x for c in codes for x in (F.lit(c), F.lit(params.cap(log.entity_types[c])))])
-        ok = F.col("type").isin(codes) & (F.col("d") >= 2) & (F.col("d") <= caps[F.col("type")])
-        rows = inc.where(ok).select("type", "e", "a", (1.0 / F.log2(F.col("d"))).alias("w"))
+        rows = inc.where(_below_type_cap(log, codes, params)).select(
+            "type", "e", "a", (1.0 / F.log2(F.col("d"))).alias("w")
+        )
         found = (
             rows.alias("l")
             .join(rows.alias("r"), ["type", "e"])
@@ -418,22 +433,11 @@ def build_relations_spark(
     id_codes = _type_codes(log, roles.identifiers)
     caps = [params.cap(t) for t in roles.identifiers]
     if id_codes:
-        cap_of = F.create_map(
-            *[x for c in id_codes for x in (F.lit(c), F.lit(params.cap(log.entity_types[c])))]
-        )
-        ok = F.col("type").isin(id_codes) & (F.col("d") >= 2) & (F.col("d") <= cap_of[F.col("type")])
-        usable = inc.where(ok).select("e").distinct()
+        usable = inc.where(_below_type_cap(log, id_codes, params)).select("e").distinct()
         presence_rows = ev.join(usable, "e", "left_semi").select("a", "e", "t")
     else:
         presence_rows = ev.select("a", "e", "t").limit(0)
-    presence = SyncParams(
-        windows=params.presence_windows,
-        cell_cap=max(caps, default=2),
-        entity_cap=max(caps, default=2),
-        min_count=params.presence_min_count,
-        fdr=params.sync_fdr,
-        exact=False,
-    )
+    presence = presence_sync_params(params, caps)
     out["id_time"], sync["id_time"] = synchrony("id_time", presence_rows, log, presence, resolution)
     tick("id_time", "coaction (synchronised actions)")
 
@@ -449,14 +453,7 @@ def build_relations_spark(
         if weighted:
             first = first.withColumn("w", 1.0 / F.sqrt(F.col("_k").cast("double")))
         first = first.drop("_k")
-    sync_p = SyncParams(
-        windows=params.sync_windows,
-        cell_cap=params.sync_cell_cap,
-        entity_cap=params.target_cap,
-        min_count=params.sync_min_count,
-        fdr=params.sync_fdr,
-        exact=True,
-    )
+    sync_p = coaction_sync_params(params)
     first = first.select("a", "e", "t", *(["w"] if weighted else []))
     out["coaction"], sync["coaction"] = synchrony("coaction", first, log, sync_p, resolution, weighted)
     tick("coaction", "interactions")
