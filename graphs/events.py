@@ -313,7 +313,11 @@ def _encode_ids(name: str, table: pa.Table, column: str) -> tuple[np.ndarray, np
     col = table.column(column)
     if not pa.types.is_dictionary(col.type) or col.num_chunks == 0:
         return _dict_encode(check_ids(name, table, column))
-    col = pa.table({column: col}).unify_dictionaries().column(0)
+    first = col.chunk(0).dictionary
+    # Chunks of one Parquet file usually share one dictionary: checking that is a memory compare
+    # (18 ms for 558k ids), unifying them hashes every value of every chunk again (1.5 s).
+    if not all(c.dictionary is first or c.dictionary.equals(first) for c in col.chunks[1:]):
+        col = pa.table({column: col}).unify_dictionaries().column(0)
     values = col.chunk(0).dictionary
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         values = values.cast(pa.string())
@@ -330,8 +334,22 @@ def _encode_ids(name: str, table: pa.Table, column: str) -> tuple[np.ndarray, np
     row = first_true(bad)
     if row >= 0:
         raise InputError(name, "empty id; every row needs a non-empty value", row=row + 1, column=column)
-    codes, used = pd.factorize(indices, sort=False)
+    codes, used = _first_appearance(indices, len(values))
     return codes.astype(np.int32), values.to_numpy(zero_copy_only=False)[used]
+
+
+def _first_appearance(indices: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(indices)``: codes numbered by first appearance, and the values they stand for.
+    For a small dictionary (actions, entity types) one scan per value finds each first appearance,
+    25x faster than hashing 12M indices."""
+    if n_values > 64:
+        return pd.factorize(indices, sort=False)
+    present = np.flatnonzero(np.bincount(indices, minlength=n_values))
+    first = np.array([int(np.argmax(indices == v)) for v in present], dtype=np.int64)
+    used = present[np.argsort(first, kind="stable")]
+    recode = np.full(n_values, -1, dtype=np.int64)
+    recode[used] = np.arange(used.size)
+    return recode[indices], used
 
 
 def _with_nulls(chunk: pa.DictionaryArray) -> np.ndarray:
@@ -360,6 +378,22 @@ def _attribute(values) -> np.ndarray:
     return text.where(~blank).to_numpy(dtype=object, na_value=None)
 
 
+def _entities(type_codes: np.ndarray, id_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entity codes (first appearance of each (type, id) pair), and each entity's type and id code.
+
+    When every id occurs under one type only (the usual log), the id codes, already numbered by
+    first appearance, are the entity codes: checking that is a scatter and a gather, where hashing
+    the (type, id) keys of 12M rows takes half a second."""
+    n_ids = int(id_codes.max()) + 1 if id_codes.size else 0
+    type_of = np.zeros(n_ids, dtype=np.int64)
+    type_of[id_codes] = type_codes
+    if np.array_equal(type_of[id_codes], type_codes):
+        return id_codes, type_of, np.arange(n_ids)
+    key = type_codes.astype(np.int64) * max(n_ids, 1) + id_codes
+    entity, uniq = pd.factorize(key, sort=False)
+    return entity, uniq // max(n_ids, 1), uniq % max(n_ids, 1)
+
+
 def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
     if extra is None:
         extra = {c: table.column(c) for c in table.column_names if c not in EVENT_COLUMNS}
@@ -371,9 +405,8 @@ def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
     id_codes, ids = _encode_ids(name, table, "entity_id")
     timestamp = parse_timestamps(name, table.column("timestamp"), "timestamp")
     del table
-    key = type_codes.astype(np.int64) * max(len(ids), 1) + id_codes
-    entity, uniq = pd.factorize(key, sort=False)
-    del key, id_codes
+    entity, entity_type, entity_id = _entities(type_codes, id_codes)
+    del id_codes
     return EventLog(
         account=account,
         timestamp=timestamp,
@@ -382,8 +415,8 @@ def _encode(name: str, table: pa.Table, extra: dict | None = None) -> EventLog:
         account_ids=account_ids.astype(object),
         actions=tuple(str(a) for a in actions),
         entity_types=tuple(str(t) for t in types),
-        entity_type=(uniq // max(len(ids), 1)).astype(np.int16),
-        entity_ids=ids[uniq % max(len(ids), 1)].astype(object),
+        entity_type=entity_type.astype(np.int16),
+        entity_ids=ids[entity_id].astype(object),
         source=name,
         attributes=attributes,
     )

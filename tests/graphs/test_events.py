@@ -295,6 +295,46 @@ def test_dictionary_encoded_ids_give_the_same_log_and_errors() -> None:
             EventLog.from_arrow(pa.Table.from_pandas(broken, preserve_index=False), "f.parquet")
 
 
+def test_parquet_chunks_with_their_own_dictionaries_and_ids_under_two_types(tmp_path: Path) -> None:
+    # Row groups written from different categoricals each carry their own dictionary (the loader
+    # unifies them); one id under two types is two entities (the (type, id) fallback); many actions
+    # and one action in a later chunk only keep first-appearance numbering.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "account_id": [f"u{i}" for i in rng.integers(0, 400, n)],
+            "timestamp": T0 + np.arange(n),
+            "action": [f"act{i}" for i in rng.integers(0, 70, n)],
+            "entity_type": rng.choice(["device", "ip", "content"], n),
+            "entity_id": [f"e{i}" for i in rng.integers(0, 500, n)],
+        }
+    )
+    ids = ["account_id", "action", "entity_type", "entity_id"]
+    parts = [
+        pa.Table.from_pandas(part.astype({c: "category" for c in ids}), preserve_index=False)
+        for part in (df.iloc[i : i + 600] for i in range(0, n, 600))
+    ]
+    path = tmp_path / "chunks.parquet"
+    with pq.ParquetWriter(path, parts[0].schema) as w:
+        for t in parts:
+            w.write_table(t.cast(parts[0].schema))
+    plain = tmp_path / "plain.csv"
+    df.to_csv(plain, index=False)
+    a, b = load_events(path), load_events(plain)
+    assert np.array_equal(a.account, b.account) and np.array_equal(a.entity, b.entity)
+    assert np.array_equal(a.action, b.action) and a.actions == b.actions
+    assert list(a.entity_ids) == list(b.entity_ids) and np.array_equal(a.entity_type, b.entity_type)
+    assert list(a.account_ids) == list(dict.fromkeys(df["account_id"]))
+    # e.g. "e1" as a device and as content: two entities with one id.
+    pairs = set(zip(df["entity_type"], df["entity_id"], strict=True))
+    assert a.n_entities == len(pairs) > df["entity_id"].nunique()
+    assert list(a.actions) == list(dict.fromkeys(df["action"]))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     universe=st.lists(st.text(min_size=1, max_size=4), unique=True, max_size=30),
