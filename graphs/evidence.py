@@ -83,6 +83,41 @@ FEATURE_NAMES = [
 WEIGHT_KINDS = ("identifier", "id_time", "coaction", "interaction")
 
 
+def _group_members(ev: pd.DataFrame) -> pd.DataFrame:
+    """Per (cluster, entity) of member events, in order of first appearance: distinct ``members``,
+    ``first`` and ``last`` time, ``etype``. What ``groupby([cluster, entity]).agg(nunique, min,
+    max, first)`` gives, with the distinct accounts counted by one sort of packed integer keys
+    instead of pandas' ``nunique`` (2.2 s of six contexts on a 12M-row log)."""
+    cluster = ev["cluster"].to_numpy(np.int64)
+    entity = ev["entity"].to_numpy(np.int64)
+    n_entities = int(entity.max()) + 1 if entity.size else 1
+    group, keys = pd.factorize(cluster * n_entities + entity, sort=False)
+    n_groups = keys.size
+    account = ev["account"].to_numpy(np.int64)
+    n_accounts = int(account.max()) + 1 if account.size else 1
+    packed = np.sort(group.astype(np.int64) * n_accounts + account)
+    new = np.ones(packed.size, dtype=bool)
+    new[1:] = packed[1:] != packed[:-1]
+    members = np.bincount(packed[new] // n_accounts, minlength=n_groups)
+    ts = ev["ts"].to_numpy(np.int64)
+    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, group, ts)
+    np.maximum.at(last, group, ts)
+    etype = np.zeros(n_groups, dtype=ev["etype"].dtype)
+    etype[group[::-1]] = ev["etype"].to_numpy()[::-1]  # the last write wins: each group's first row
+    return pd.DataFrame(
+        {
+            "cluster": (keys // n_entities).astype(ev["cluster"].dtype),
+            "entity": (keys % n_entities).astype(ev["entity"].dtype),
+            "members": members,
+            "first": first,
+            "last": last,
+            "etype": etype,
+        }
+    )
+
+
 class ClusterContext:
     """Member events and per-entity popularity, computed once and shared by features and evidence.
 
@@ -123,16 +158,16 @@ class ClusterContext:
         self.created = created_at if created_at is not None else log.first_seen
         # Distinct accounts per entity over the whole log: how exclusive a shared entity is.
         self.entity_users = log.entity_users
-        ev_cluster = self.labels[log.account]
-        m = ev_cluster >= 0
+        rows = np.flatnonzero(self.labels[log.account] >= 0)
+        account = log.account[rows]
         self.events = pd.DataFrame(
             {
-                "cluster": ev_cluster[m],
-                "account": log.account[m],
-                "ts": log.timestamp[m],
-                "action": log.action[m],
-                "entity": log.entity[m],
-                "etype": log.event_entity_type[m],
+                "cluster": self.labels[account],
+                "account": account,
+                "ts": log.timestamp[rows],
+                "action": log.action[rows],
+                "entity": log.entity[rows],
+                "etype": log.event_entity_type[rows],
             }
         )
         self.identifier_codes = [log.type_code(t) for t in self.roles.identifiers if log.type_code(t) >= 0]
@@ -147,14 +182,8 @@ class ClusterContext:
     def shared(self) -> pd.DataFrame:
         """(cluster, entity) rows for identifiers used by >= 2 members, with exclusivity."""
         if self._shared is None:
-            ev = self.events[self.events["etype"].isin(self.identifier_codes)]
-            g = ev.groupby(["cluster", "entity"], sort=False)
-            df = g.agg(
-                members=("account", "nunique"),
-                first=("ts", "min"),
-                last=("ts", "max"),
-                etype=("etype", "first"),
-            ).reset_index()
+            ev = self.events[self.events["etype"].isin(self.identifier_codes).to_numpy()]
+            df = _group_members(ev)
             df = df[df["members"] >= 2].copy()
             df["users_total"] = self.entity_users[df["entity"].to_numpy()]
             df["exclusivity"] = df["members"] / df["users_total"].clip(lower=1)
