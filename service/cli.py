@@ -141,6 +141,15 @@ IgnoreColumnOption = Annotated[
     str | None,
     typer.Option(help="Extra columns (events or accounts table) to leave out, comma-separated."),
 ]
+RecalibrateOption = Annotated[
+    float,
+    typer.Option(
+        help="Score the log's null copy again (to calibrate the ring threshold) once the log has "
+        "grown by this share of its events since the last time; until then reuse its scores "
+        "(0: at every update). docs/incremental.md.",
+        min=0.0,
+    ),
+]
 EngineOption = Annotated[
     str | None,
     typer.Option(
@@ -293,8 +302,11 @@ def print_detection(detection) -> None:
     cal = run.get("calibration") or {}
     if cal.get("null_copies"):
         thr = cal.get("ring_threshold")
+        null = (
+            "the null copy of an earlier update (reused)" if cal.get("null_reused") else "the log's null copy"
+        )
         console.print(
-            f"ring threshold {thr:.2f} against the log's null copy at FDR {cal['fdr']:.0%}: "
+            f"ring threshold {thr:.2f} against {null} at FDR {cal['fdr']:.0%}: "
             f"{cal.get('expected_false_rings', 0):.1f} false rings expected"
             if thr is not None
             else "no cluster beats the log's null copy: no rings",
@@ -423,7 +435,7 @@ def _resolved_params(opts: dict):
     )
 
 
-def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts):
+def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts, recalibrate_growth):
     from service.update import update_and_publish
 
     with console.status(f"updating dataset {dataset}") as status:
@@ -438,6 +450,7 @@ def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts):
             _resolved_params,
             accounts_path=accounts,
             progress=_progress(status),
+            recalibrate_growth=recalibrate_growth,
         )
     console.print(f"{source}: {up.batch.line()}", highlight=False)
     console.print(
@@ -449,6 +462,13 @@ def _run_update(batch, source, dataset, root, st, out_dir, opts, accounts):
         console.print("nothing new: no run published", highlight=False)
         return up
     print_detection(up.run.detection)
+    cal = up.calibration
+    if cal and cal.get("reused"):
+        console.print(
+            f"null copy scored at state version {cal['version']} ({cal['events']:,} events; the log has "
+            f"grown {up.log_rows / max(cal['events'], 1) - 1:.1%} since, below {recalibrate_growth:.0%})",
+            highlight=False,
+        )
     result = up.run.published
     console.print(f"published run {result.run_id}; wrote " + ", ".join(map(str, up.run.paths.values())))
     console.print(result.changes_line(), highlight=False)
@@ -475,6 +495,7 @@ def update(
     ignore_column: IgnoreColumnOption = None,
     config: UpdateConfigOption = None,
     engine: EngineOption = None,
+    recalibrate_growth: RecalibrateOption = 0.1,
 ) -> None:
     """Add new events to a dataset and publish its refreshed verdicts (redelivered rows are dropped)."""
     from service.outputs import check_out_dir
@@ -492,7 +513,17 @@ def update(
             fail(bad[0][1])
         with open_store(url) as st:
             recover_outputs(out_dir, st)
-            _run_update(good[0][1], str(events), name, state_root(state), st, out_dir, opts, accounts)
+            _run_update(
+                good[0][1],
+                str(events),
+                name,
+                state_root(state),
+                st,
+                out_dir,
+                opts,
+                accounts,
+                recalibrate_growth,
+            )
     except RingscopeError as exc:
         fail(str(exc))
 
@@ -513,6 +544,7 @@ def watch(
     ignore_column: IgnoreColumnOption = None,
     config: UpdateConfigOption = None,
     engine: EngineOption = None,
+    recalibrate_growth: RecalibrateOption = 0.1,
     interval: Annotated[float, typer.Option(help="Seconds between looks at the folder.", min=0.1)] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Process what is waiting, then exit.")] = False,
 ) -> None:
@@ -553,7 +585,7 @@ def watch(
                         )
                     if good:
                         batch, source = joined(good)
-                        _run_update(batch, source, name, root, st, out_dir, opts, None)
+                        _run_update(batch, source, name, root, st, out_dir, opts, None, recalibrate_growth)
                         for path, _ in good:
                             file_away(path, DONE)
                 if once:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from graphs.scoring import VERDICTS
@@ -38,6 +39,8 @@ class Detection:
         profiles: account id -> profile of each member of a flagged cluster (creation time,
             identifiers, recent events, strongest links; :mod:`graphs.profiles`), for the account
             card; published into the store, not written to the output files.
+        null_scores: the scores of the log's null copies' ring-sized clusters the ring threshold was
+            calibrated on (``ringscope update`` keeps them to reuse while the log grows little).
     """
 
     accounts: pd.DataFrame
@@ -48,6 +51,7 @@ class Detection:
     detected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     params: dict = field(default_factory=dict)
     profiles: dict[str, dict] = field(default_factory=dict)
+    null_scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name, frame, cols in (
@@ -70,7 +74,14 @@ class Detection:
         edges = self.edges.assign(cluster_id=sub(self.edges["cluster_id"]))
         evidence = {mapping.get(k, k): v for k, v in self.evidence.items()}
         return Detection(
-            accounts, clusters, evidence, edges, self.model_version, self.detected_at, self.params
+            accounts,
+            clusters,
+            evidence,
+            edges,
+            self.model_version,
+            self.detected_at,
+            self.params,
+            null_scores=self.null_scores,
         )
 
 

@@ -293,6 +293,7 @@ def run_detection(
     model: str | Path | None = "default",
     params: DetectParams | None = None,
     progress: Progress | None = None,
+    null_scores: np.ndarray | None = None,
 ) -> Detection:
     """Runs the whole pipeline on a validated log.
 
@@ -303,13 +304,18 @@ def run_detection(
             the package, or ``None`` for structural evidence alone.
         params: knobs; defaults were chosen on generated tuning worlds.
         progress: called with a short message as each stage starts.
+        null_scores: the null copies' ring-sized cluster scores of an earlier calibration on (an
+            earlier version of) the same log, with the same knobs and model: the ring threshold is
+            calibrated on them and no null copy is scored (``ringscope update`` while the log has
+            grown little; docs/incremental.md).
     """
     keep_freed_memory(log.n_events)
     p = params or DetectParams()
     say = progress or (lambda _msg: None)
     input_log = log
     # The null copy is scored in a second process while this one scores the log (both cores busy).
-    background = _start_null(log, accounts, model, p) if p.verdict.null_copies > 0 else None
+    reuse = null_scores is not None and p.verdict.null_copies > 0
+    background = _start_null(log, accounts, model, p) if p.verdict.null_copies > 0 and not reuse else None
     scored = score_log(log, accounts, model, p, say)
     prep, feats, c_score, own, model_version = (
         scored.prep,
@@ -338,11 +344,16 @@ def run_detection(
 
     # The verdict threshold against the log's own null: a ring must beat what chance produces here.
     ring_threshold, calibration = p.verdict.ring, {"null_copies": p.verdict.null_copies, "fdr": p.verdict.fdr}
+    null = None
     if p.verdict.null_copies > 0:
-        say("scoring the log's null copy (synchrony destroyed)")
         t = time.perf_counter()
-        null = _finish_null(background, input_log, accounts, model, p)
+        if reuse:
+            null = np.asarray(null_scores, dtype=np.float64)
+        else:
+            say("scoring the log's null copy (synchrony destroyed)")
+            null = _finish_null(background, input_log, accounts, model, p)
         ring_threshold, calibration = calibrate(c_score[ctx.size >= p.verdict.min_ring_size], null, p.verdict)
+        calibration["null_reused"] = reuse
         timings["null"] = time.perf_counter() - t
 
     say("scoring clusters")
@@ -376,7 +387,9 @@ def run_detection(
             reason += f"; against a ring: {'; '.join(against)}"
         evidence[key]["verdict_reason"] = reason
     run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
-    return Detection(acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles)
+    return Detection(
+        acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles, null_scores=null
+    )
 
 
 def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:

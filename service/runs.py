@@ -48,16 +48,21 @@ def detect_and_publish(
     params: DetectParams | None = None,
     progress: Callable[[str], None] | None = None,
     dataset: str | None = None,
+    null_scores=None,
 ) -> Run:
     """Runs detection on ``log``, publishes it to ``store`` as a run of ``dataset`` (default:
     :func:`dataset_of`) and writes ``out``, all or nothing.
+
+    ``null_scores``: an earlier calibration's null scores to reuse (:func:`run_detection`).
 
     Raises:
         PublishError: the outputs could not be written or the store refused the run (one line).
     """
     say = progress or (lambda _msg: None)
     dataset = dataset or dataset_of(log.source)
-    detection = run_detection(log, accounts, model=model, params=params, progress=say)
+    detection = run_detection(
+        log, accounts, model=model, params=params, progress=say, null_scores=null_scores
+    )
     say("publishing to the verdict store")
     staged: dict = {}
 

@@ -222,6 +222,7 @@ def commit(
     batch: BatchReport,
     run_id: int | None,
     n_accounts: int,
+    calibration: dict[str, Any] | None = None,
 ) -> DatasetState:
     """Writes the next version (the added rows, the accounts table when given, the manifest), then
     switches ``CURRENT`` to it; returns the new state.
@@ -229,6 +230,8 @@ def commit(
     Args:
         accounts: the merged accounts table when this update changed it, else None (kept as it was).
         n_accounts: acting accounts of the accumulated log.
+        calibration: the null scores the run's ring threshold was calibrated on, with the log's
+            events and the options then (``service.update.reusable_calibration``); None: none kept.
     """
     version = state.version + 1
     tag = f"{version:06d}"
@@ -260,6 +263,8 @@ def commit(
         "options": {k: options.get(k) for k in OPTION_KEYS},
         "batches": batches[-1000:],
     }
+    if calibration is not None:
+        info["calibration"] = {"accounts_file": accounts_file, **calibration}
     text = json.dumps(info, indent=1)
     atomic_write(state.folder / f"{_version_name(version)}.json", lambda p: Path(p).write_text(text))
     atomic_write(state.folder / CURRENT, lambda p: Path(p).write_text(_version_name(version) + "\n"))

@@ -23,6 +23,8 @@ nothing.
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
+import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from graphs.errors import InputError, RingscopeError
@@ -37,6 +40,7 @@ from graphs.events import EventLog, load_accounts, load_events
 
 from .runs import Run, detect_and_publish
 from .state import (
+    OPTION_KEYS,
     BatchReport,
     DatasetState,
     commit,
@@ -47,6 +51,10 @@ from .state import (
     same_table,
 )
 from .store import Store
+
+#: An update measures the log's null copy again once the log has grown by this share since the last
+#: time (``--recalibrate-growth``; :func:`reusable_calibration`).
+RECALIBRATE_GROWTH = 0.1
 
 #: Files ``watch`` picks up; anything else (and hidden or temporary names) is left alone.
 BATCH_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -66,6 +74,8 @@ class Update:
     state: DatasetState
     log_rows: int
     log_accounts: int
+    #: the calibration the run used: ``version`` and ``events`` when it was measured, ``reused``.
+    calibration: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -120,6 +130,7 @@ def update_and_publish(
     params_of: Callable[[dict[str, Any]], Any],
     accounts_path: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    recalibrate_growth: float = RECALIBRATE_GROWTH,
 ) -> Update:
     """Adds ``batch`` to ``dataset``'s state and publishes the refreshed verdicts.
 
@@ -135,6 +146,9 @@ def update_and_publish(
         params_of: turns the resolved options into :class:`~service.pipeline.DetectParams`.
         accounts_path: an accounts table whose rows replace the state's for the same accounts.
         progress: called with a short message as each stage starts.
+        recalibrate_growth: the ring threshold's null scores are measured again once the log has
+            grown by this share of its events since they were (0: at every update); see
+            :func:`reusable_calibration`.
     """
     say = progress or (lambda _msg: None)
     state = load_state(root, dataset)
@@ -161,6 +175,9 @@ def update_and_publish(
         report.new_accounts = log.n_accounts - state.n_accounts
         params = params_of(resolved)
         model = resolved.get("model") or "default"
+        calibration = reusable_calibration(
+            state, resolved, accounts_changed, log.n_events, recalibrate_growth
+        )
         run = detect_and_publish(
             log,
             accounts,
@@ -170,7 +187,18 @@ def update_and_publish(
             params,
             progress=say,
             dataset=dataset,
+            null_scores=None if calibration is None else calibration["null_scores"],
         )
+        reused = calibration is not None
+        if reused:
+            calibration = state.info["calibration"]  # carried forward as it was measured
+        elif run.detection.null_scores is not None:
+            calibration = {
+                "events": log.n_events,
+                "version": state.version + 1,
+                "options": option_key(resolved),
+                "null_scores": [float(x) for x in run.detection.null_scores],
+            }
         say("saving the dataset's state")
         try:
             new_state = commit(
@@ -181,6 +209,7 @@ def update_and_publish(
                 report,
                 run.published.run_id,
                 log.n_accounts,
+                calibration,
             )
         except OSError as exc:
             raise InputError(
@@ -188,7 +217,44 @@ def update_and_publish(
                 f"run {run.published.run_id} was published but the state could not be saved "
                 f"({exc.strerror or exc}); give the same batch again: its rows will be added once",
             ) from None
-        return Update(report, run, new_state, log.n_events, log.n_accounts)
+        used = None
+        if calibration is not None:
+            used = {"version": calibration["version"], "events": calibration["events"], "reused": reused}
+        return Update(report, run, new_state, log.n_events, log.n_accounts, used)
+
+
+def option_key(options: dict[str, Any]) -> str:
+    """The remembered options, and this ringscope's version (its model and knobs), as one comparable
+    text (absent and None alike; tuples as lists)."""
+    try:
+        version = importlib.metadata.version("ringscope")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    key = {k: options.get(k) for k in OPTION_KEYS}
+    return json.dumps({**key, "ringscope": version}, sort_keys=True, default=str)
+
+
+def reusable_calibration(
+    state: DatasetState, options: dict[str, Any], accounts_changed: bool, n_events: int, growth: float
+) -> dict[str, Any] | None:
+    """The state's last calibration when this update may reuse it, else None (measure it again).
+
+    The ring threshold is calibrated on the scores of the log's null copy (the log with synchrony
+    destroyed, scored by the same pipeline: as much work as the run itself). Between updates the log
+    changes by a batch, so the null's score distribution barely moves: an update reuses the null
+    scores of the last calibration (the threshold is still computed against this run's own cluster
+    scores) while the log holds fewer than ``1 + growth`` times the events it had then, the options
+    (model, roles, config) are the same and no accounts table changed since. ``growth <= 0``
+    measures at every update.
+    """
+    cal = state.info.get("calibration")
+    if growth <= 0 or not cal or accounts_changed or cal.get("options") != option_key(options):
+        return None
+    if cal.get("accounts_file") != state.info.get("accounts_file"):
+        return None
+    if n_events >= (1 + growth) * int(cal.get("events") or 0):
+        return None
+    return {**cal, "null_scores": np.asarray(cal.get("null_scores") or [], dtype=np.float64)}
 
 
 def ready_batches(folder: Path) -> list[Path]:

@@ -84,6 +84,84 @@ def test_updates_give_the_verdicts_of_one_full_run(tmp_path: Path, regime: str, 
     assert agree["rings_a"] > 0 and agree["ring_match"] >= 0.9, agree
 
 
+def test_updates_reuse_the_null_copy_until_the_log_has_grown(tmp_path: Path) -> None:
+    # The first update scores the log's null copy; small batches after it reuse those scores (the
+    # threshold is still computed against each run's own clusters) until the log has grown by the
+    # set share since; then it is measured again. Verdicts stay those of one full run.
+    world = generate_regime_world("minutes", 2500, 9302)
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    paths = []
+    for i, part in enumerate(time_slices(world.events, (0.9, 0.93, 0.96))):
+        paths.append(feed / f"batch-{i}.csv")
+        part.to_csv(paths[-1], index=False)
+    with Store(f"sqlite:///{tmp_path / 'inc.db'}") as store:
+        ups = run_updates(paths, store, tmp_path, "shop")
+        state = load_state(tmp_path / "state", "shop")
+    used = [u.calibration for u in ups]
+    assert [c["reused"] for c in used] == [False, True, True, False], used
+    assert [c["version"] for c in used] == [1, 1, 1, 4]
+    reused = [u.run.detection.params["calibration"]["null_reused"] for u in ups]
+    assert reused == [False, True, True, False]
+    assert "null" in ups[1].run.detection.params["timings_s"]
+    # The null scores kept are the fourth run's, with the log's size then.
+    cal = state.info["calibration"]
+    assert cal["version"] == 4 and cal["events"] == len(world.events)
+    assert np.allclose(cal["null_scores"], ups[3].run.detection.null_scores)
+    incremental = pd.read_csv(tmp_path / "out" / "accounts.csv")
+    full = run_detection(EventLog.from_frame(world.events, source="full"), None, model="default")
+    agree = run_agreement(incremental, full.accounts)
+    assert agree["verdict_agreement"] >= 0.999, agree
+
+
+def test_recalibration_when_options_change_or_asked_every_time(tmp_path: Path) -> None:
+    from service.update import RECALIBRATE_GROWTH, reusable_calibration
+
+    world = generate_regime_world("minutes", 1500, 9303)
+    first, second = time_slices(world.events, (0.95,))
+    with Store(f"sqlite:///{tmp_path / 'inc.db'}") as store:
+        args = (str(tmp_path / "b.csv"), "shop", tmp_path / "state", store, check_out_dir(tmp_path / "out"))
+        params = lambda _o: DetectParams()  # noqa: E731
+        update_and_publish(pa.Table.from_pandas(first), *args, {"model": "default"}, params)
+        state = load_state(tmp_path / "state", "shop")
+        n = state.info["calibration"]["events"]
+        same = {"model": "default"}
+        assert reusable_calibration(state, same, False, n + 1, RECALIBRATE_GROWTH) is not None
+        assert reusable_calibration(state, same, False, n + 1, 0.0) is None  # asked every time
+        assert (
+            reusable_calibration(state, same, True, n + 1, RECALIBRATE_GROWTH) is None
+        )  # new accounts table
+        assert reusable_calibration(state, {"model": "none"}, False, n + 1, RECALIBRATE_GROWTH) is None
+        assert reusable_calibration(state, same, False, int(n * 1.1) + 1, RECALIBRATE_GROWTH) is None
+        # Structure-only now: the model changed, so the null copy is scored again.
+        up = update_and_publish(pa.Table.from_pandas(second), *args, {"model": "none"}, params)
+    assert up.calibration == {"version": 2, "events": len(world.events), "reused": False}
+
+
+def test_update_says_when_it_reuses_the_null_copy(tmp_path: Path) -> None:
+    import inspect
+
+    from service.cli import update, watch
+    from service.update import RECALIBRATE_GROWTH
+
+    for command in (update, watch):
+        assert inspect.signature(command).parameters["recalibrate_growth"].default == RECALIBRATE_GROWTH
+    world = generate_regime_world("minutes", 1500, 9305)
+    paths = write_batches(world, tmp_path / "feed", cuts=(0.95,))
+    opts = ["--out", str(tmp_path / "out"), "--store", f"sqlite:///{tmp_path / 'c.db'}"]
+    opts += ["--state", str(tmp_path / "st"), "--dataset", "shop", "--structure-only"]
+    first = runner.invoke(app, ["update", "--events", str(paths[0]), *opts])
+    assert first.exit_code == 0, first.output
+    assert "against the log's null copy" in first.output and "reused" not in first.output
+    second = runner.invoke(app, ["update", "--events", str(paths[1]), *opts])
+    assert second.exit_code == 0, second.output
+    text = " ".join(second.output.split())
+    assert "against the null copy of an earlier update (reused)" in text, text
+    assert "null copy scored at state version 1" in text and "below 10%" in text, text
+    again = runner.invoke(app, ["update", "--events", str(paths[1]), *opts, "--recalibrate-growth", "0"])
+    assert again.exit_code == 0 and "nothing new" in again.output  # a redelivery publishes nothing
+
+
 def test_redelivered_and_out_of_order_rows(tmp_path: Path) -> None:
     world = generate_regime_world("minutes", 1500, 9302)
     first, second = time_slices(world.events, (0.9,))
