@@ -14,21 +14,7 @@ have_java() {
 if have_java; then
     exit 0
 fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_java.sh: no apt-get here; install a Java 17+ runtime yourself" >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
-
+bash "$(dirname "$0")/apt_install.sh" install_java.sh openjdk-17-jre-headless
 if ! have_java; then
     echo "install_java.sh: openjdk-17-jre-headless installed but no java 17+ on PATH" >&2
     exit 1

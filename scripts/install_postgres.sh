@@ -12,21 +12,7 @@ have_postgres() {
 if have_postgres; then
     exit 0
 fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_postgres.sh: no apt-get here; install PostgreSQL (initdb, pg_ctl) yourself" >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-
+bash "$(dirname "$0")/apt_install.sh" install_postgres.sh postgresql
 if ! have_postgres; then
     echo "install_postgres.sh: postgresql installed but initdb/pg_ctl not found" >&2
     exit 1
