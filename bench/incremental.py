@@ -67,8 +67,10 @@ def slices(events: pd.DataFrame, cuts) -> list[pd.DataFrame]:
 class Dataset:
     """A throwaway store, state and output folder that updates go through."""
 
-    def __init__(self, name: str = "bench") -> None:
+    def __init__(self, name: str = "bench", copy_of: Path | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="ringscope-incremental-"))
+        if copy_of is not None:
+            shutil.copytree(copy_of, self.root, dirs_exist_ok=True)
         self.store = Store(f"sqlite:///{self.root / 'store.db'}")
         self.out = check_out_dir(self.root / "out")
         self.name = name
@@ -89,13 +91,7 @@ class Dataset:
 
     def clone(self) -> Dataset:
         """A copy of this dataset's store, state and outputs, to run the same update two ways."""
-        twin = Dataset.__new__(Dataset)
-        twin.root = Path(tempfile.mkdtemp(prefix="ringscope-incremental-"))
-        shutil.copytree(self.root, twin.root, dirs_exist_ok=True)
-        twin.store = Store(f"sqlite:///{twin.root / 'store.db'}")
-        twin.out = check_out_dir(twin.root / "out")
-        twin.name = self.name
-        return twin
+        return Dataset(self.name, copy_of=self.root)
 
     def accounts(self) -> pd.DataFrame:
         return pd.read_csv(self.out / "accounts.csv")

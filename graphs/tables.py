@@ -242,13 +242,17 @@ def _csv_batches(path: Path, fmt: str, columns: Sequence[str]) -> Iterable[pa.Re
         stream.close()
 
 
-def _parquet_batches(path: Path, columns: Sequence[str]) -> Iterable[pa.RecordBatch]:
+def _open_parquet(path: Path, columns: Sequence[str]) -> tuple[pq.ParquetFile, list[str]]:
+    """The Parquet file and the names of its wanted columns (one error when it cannot be opened)."""
     name = str(path)
     try:
         pf = pq.ParquetFile(str(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(name, f"is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    wanted = _wanted(name, pf.schema_arrow.names, columns)
+    return pf, _wanted(name, pf.schema_arrow.names, columns)
+
+
+def _parquet_batches(pf: pq.ParquetFile, name: str, wanted: list[str]) -> Iterable[pa.RecordBatch]:
     done = 0
     try:
         for batch in pf.iter_batches(batch_size=1 << 20, columns=wanted):
@@ -264,19 +268,14 @@ def _parquet_table(path: Path, columns: Sequence[str]) -> pa.Table:
     """A Parquet file's wanted columns with pyarrow's multithreaded reader (1.6x faster than
     reading batch by batch on 12M rows); when it fails, the file is read again batch by batch so
     that the error names the row after which the data is corrupt."""
-    name = str(path)
-    try:
-        pf = pq.ParquetFile(str(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(name, f"is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    wanted = _wanted(name, pf.schema_arrow.names, columns)
+    pf, wanted = _open_parquet(path, columns)
     try:
         return pq.read_table(str(path), columns=wanted, use_threads=True)
     except (pa.ArrowInvalid, OSError):
-        batches = list(_parquet_batches(path, columns))  # raises, naming the row
-        if not batches:
-            raise InputError(name, "has a header but no data rows") from None
-        return pa.Table.from_batches(batches)
+        batches = list(_parquet_batches(pf, str(path), wanted))  # raises, naming the row
+        if batches:
+            return pa.Table.from_batches(batches)
+        return pa.schema([pf.schema_arrow.field(c) for c in wanted]).empty_table()
 
 
 def read_table(path: str | os.PathLike[str], columns: Sequence[str]) -> pa.Table:

@@ -315,7 +315,7 @@ def run_detection(
     input_log = log
     # The null copy is scored in a second process while this one scores the log (both cores busy).
     reuse = null_scores is not None and p.verdict.null_copies > 0
-    background = _start_null(log, accounts, model, p) if p.verdict.null_copies > 0 and not reuse else None
+    background = None if reuse or p.verdict.null_copies == 0 else _start_null(log, accounts, model, p)
     scored = score_log(log, accounts, model, p, say)
     prep, feats, c_score, own, model_version = (
         scored.prep,

@@ -175,9 +175,7 @@ def update_and_publish(
         report.new_accounts = log.n_accounts - state.n_accounts
         params = params_of(resolved)
         model = resolved.get("model") or "default"
-        calibration = reusable_calibration(
-            state, resolved, accounts_changed, log.n_events, recalibrate_growth
-        )
+        kept = reusable_calibration(state, resolved, accounts_changed, log.n_events, recalibrate_growth)
         run = detect_and_publish(
             log,
             accounts,
@@ -187,12 +185,11 @@ def update_and_publish(
             params,
             progress=say,
             dataset=dataset,
-            null_scores=None if calibration is None else calibration["null_scores"],
+            null_scores=kept,
         )
-        reused = calibration is not None
-        if reused:
-            calibration = state.info["calibration"]  # carried forward as it was measured
-        elif run.detection.null_scores is not None:
+        reused = kept is not None
+        calibration = state.info["calibration"] if reused else None  # carried forward as measured
+        if not reused and run.detection.null_scores is not None:
             calibration = {
                 "events": log.n_events,
                 "version": state.version + 1,
@@ -236,8 +233,9 @@ def option_key(options: dict[str, Any]) -> str:
 
 def reusable_calibration(
     state: DatasetState, options: dict[str, Any], accounts_changed: bool, n_events: int, growth: float
-) -> dict[str, Any] | None:
-    """The state's last calibration when this update may reuse it, else None (measure it again).
+) -> np.ndarray | None:
+    """The null scores of the state's last calibration when this update may reuse them, else None
+    (measure them again).
 
     The ring threshold is calibrated on the scores of the log's null copy (the log with synchrony
     destroyed, scored by the same pipeline: as much work as the run itself). Between updates the log
@@ -254,7 +252,7 @@ def reusable_calibration(
         return None
     if n_events >= (1 + growth) * int(cal.get("events") or 0):
         return None
-    return {**cal, "null_scores": np.asarray(cal.get("null_scores") or [], dtype=np.float64)}
+    return np.asarray(cal.get("null_scores") or [], dtype=np.float64)
 
 
 def ready_batches(folder: Path) -> list[Path]:

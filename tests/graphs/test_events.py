@@ -106,6 +106,28 @@ def test_file_level_errors(tmp_path: Path, events_df: pd.DataFrame) -> None:
     expect_error(tmp_path / "bad.parquet")
 
 
+def test_parquet_corrupt_after_some_rows_or_without_rows(tmp_path: Path, events_df: pd.DataFrame) -> None:
+    # The multithreaded reader fails on a damaged row group; the batch reader then names where.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "damaged.parquet"
+    table = pa.Table.from_pandas(pd.concat([events_df] * 200, ignore_index=True), preserve_index=False)
+    pq.write_table(table, path, row_group_size=600, compression="none", use_dictionary=False)
+    meta = pq.ParquetFile(path).metadata
+    chunk = meta.row_group(1).column(0)
+    data = bytearray(path.read_bytes())
+    start = chunk.data_page_offset
+    data[start : start + chunk.total_compressed_size] = b"\xff" * chunk.total_compressed_size
+    path.write_bytes(bytes(data))
+    err = expect_error(path)
+    # Batches hold up to 1M rows, so the row named is where the damaged batch starts (here 0).
+    assert "Parquet data is corrupt after row 0" in str(err), err
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(table.slice(0, 0), empty)
+    assert "no data rows" in str(expect_error(empty))
+
+
 def test_truncated_csv_names_the_row(tmp_path: Path, events_df: pd.DataFrame) -> None:
     text = write(events_df, tmp_path / "e.csv").read_text()
     (tmp_path / "cut.csv").write_text(text[: text.rindex(",")])
