@@ -20,7 +20,7 @@ from .features import account_features
 from .graph import AccountGraph
 from .incidence import build_incidence, prime_entity_counts
 from .params import GraphParams
-from .relations import build_relations, canonical_relations
+from .relations import build_relations, canonical_relations, with_campaigns
 from .roles import infer_roles
 
 
@@ -70,11 +70,12 @@ def build_graph(
     if "entity_users" not in log.__dict__:
         prime_entity_counts(log, incidence)
     stages["incidence"] = time.perf_counter() - t0
-    rset = (
-        spark.relations
-        if spark is not None
-        else build_relations(log, incidence, params, roles, timings=stages)
-    )
+    if spark is not None:
+        t0 = time.perf_counter()
+        rset = with_campaigns(spark.relations, log, incidence, roles, params)
+        stages["campaigns"] = time.perf_counter() - t0
+    else:
+        rset = build_relations(log, incidence, params, roles, timings=stages)
 
     t0 = time.perf_counter()
     # Pooled once: the features read the canonical kinds' degrees, and the graph keeps them.
@@ -95,6 +96,8 @@ def build_graph(
         }
         for name, s in rset.sync.items()
     }
+    if rset.campaigns is not None and "coaction" in sync:
+        sync["coaction"]["campaigns"] = rset.campaigns.to_dict()
     if timings is not None:
         timings.update(stages)
     return AccountGraph(

@@ -68,6 +68,15 @@ class GraphParams:
         sync_windows: time scales of ``coaction``: from seconds (scripts) to a day (paid campaigns
             spread to look organic, day-granularity logs).
         sync_cell_cap: (target, window) cells with more actors than this link nobody (viral bursts).
+        campaign_windows: time scales of the campaign-group test (:mod:`graphs.campaigns`): two
+            (target, window) cells sharing more accounts than chance link those accounts in
+            ``coaction``, for rings whose pairs co-act too rarely for the pairwise test (one review
+            per campaign, a third of the campaigns joined); ``()`` switches it off.
+        campaign_quiet: only accounts acting in at most this many cells of a window take part in
+            the campaign-group test (active ones are judged pair by pair).
+        campaign_min_shared: the accounts two cells must share to be a campaign group.
+        campaign_cell_cap: cells with more accounts are left out of the campaign-group test (viral
+            moments: their likers fill the window's other big cells by necessity).
         target_cap: targets acted on by more accounts than this in all are left out of ``coaction``.
         sync_min_count: a pair needs this many co-actions (distinct targets) at one window.
         presence_min_count: a pair needs this many co-present windows at one window for ``id_time``.
@@ -94,6 +103,10 @@ class GraphParams:
     presence_windows: tuple[int, ...] = (600, 3600)
     sync_windows: tuple[int, ...] = (60, 600, 3600, 14400, 86400)
     sync_cell_cap: int = 500
+    campaign_windows: tuple[int, ...] = (3600, 86400, 604800)
+    campaign_quiet: int = 10
+    campaign_min_shared: int = 3
+    campaign_cell_cap: int = 250
     target_cap: int = 2000
     sync_min_count: int = 2
     presence_min_count: int = 2
@@ -124,6 +137,10 @@ class GraphParams:
             if not value or min(value) < 1:
                 raise ValueError(f"GraphParams.{name} must be one or more windows of >= 1 second")
             object.__setattr__(self, name, tuple(sorted(set(value))))
+        value = tuple(int(w) for w in self.campaign_windows)
+        if value and min(value) < 1:
+            raise ValueError("GraphParams.campaign_windows must be windows of >= 1 second, or none")
+        object.__setattr__(self, "campaign_windows", tuple(sorted(set(value))))
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name.endswith("_cap") and (not isinstance(value, int) or value < 2):
@@ -133,6 +150,9 @@ class GraphParams:
         for name in ("sync_min_count", "presence_min_count"):
             if getattr(self, name) < 1:
                 raise ValueError(f"GraphParams.{name} must be >= 1")
+        for name in ("campaign_quiet", "campaign_min_shared"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
+                raise ValueError(f"GraphParams.{name} must be an integer >= 2, got {getattr(self, name)!r}")
         if not 0 < self.sync_fdr < 1:
             raise ValueError(f"GraphParams.sync_fdr must be in (0, 1), got {self.sync_fdr!r}")
         for type_name, cap in self.type_caps:

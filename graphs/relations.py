@@ -9,7 +9,9 @@ What an entity type gives depends on its role (:mod:`graphs.roles`), never on it
   often than chance predicts (:mod:`graphs.synchrony`), over every identifier type at once;
 - ``coaction``: the same targets acted on within a window, from seconds to a day, kept where a pair
   co-acts more often than chance predicts from both accounts' activity and the targets' crowding at
-  that time (SynchroTrap / CopyCatch lockstep, judged against the log's own chance level);
+  that time (SynchroTrap / CopyCatch lockstep, judged against the log's own chance level), plus
+  the members of two (target, window) cells that share more accounts than chance predicts
+  (:mod:`graphs.campaigns`: rings whose pairs co-act too rarely for the pairwise test);
 - ``interaction``: direct follows/messages between acting accounts, reciprocated ones counting more.
 
 :func:`canonical_relations` pools the identifier relations into one ``identifier`` relation, so the
@@ -18,12 +20,14 @@ model inputs (:data:`graphs.params.CANONICAL_RELATIONS`) have the same shape on 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .campaigns import CampaignStats, campaign_pairs, merge_campaigns
 from .events import EventLog
 from .incidence import Incidence, build_incidence, run_ids, run_starts, sort_rows
 from .params import CANONICAL_RELATIONS, GraphParams
@@ -57,12 +61,15 @@ class RelationSet:
         identifier_names: the identifier relations' names, in ``relations`` order.
         sync: ``coaction`` / ``id_time`` -> :class:`~graphs.synchrony.SyncStats`.
         resolution: the log's time resolution in seconds.
+        campaigns: what the campaign-group test added to ``coaction``
+            (:class:`~graphs.campaigns.CampaignStats`), None when it is switched off.
     """
 
     relations: dict[str, Relation]
     identifier_names: tuple[str, ...]
     sync: dict[str, SyncStats]
     resolution: int
+    campaigns: CampaignStats | None = None
 
 
 def relation_name(entity_type: str) -> str:
@@ -337,9 +344,65 @@ def build_relations(
     rows = target_rows(log, incidence, roles, params, resolution)
     out["coaction"], sync["coaction"] = coaction_relation(rows, log.n_accounts, params, resolution)
     t0 = tick("coaction", t0)
+    out["coaction"], sync["coaction"], campaigns = add_campaigns(
+        out["coaction"], sync["coaction"], rows, log.n_accounts, params, resolution
+    )
+    t0 = tick("campaigns", t0)
     out["interaction"] = interaction_relation(log, incidence, roles, params)
     tick("interaction", t0)
-    return RelationSet(out, tuple(names), sync, resolution)
+    return RelationSet(out, tuple(names), sync, resolution, campaigns)
+
+
+def add_campaigns(
+    coaction: Relation,
+    stats: SyncStats,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    n_accounts: int,
+    params: GraphParams,
+    resolution: int,
+) -> tuple[Relation, SyncStats, CampaignStats | None]:
+    """``coaction`` with the pairs of the campaign-group test (:mod:`graphs.campaigns`) added, its
+    stats (the threshold the group test's when the pairwise test kept nothing), and the group
+    test's own stats (None when ``params.campaign_windows`` is empty). Shared by both engines."""
+    if not params.campaign_windows:
+        return coaction, stats, None
+    account, target, first, _ = rows
+    found = campaign_pairs(
+        account,
+        target,
+        first,
+        n_accounts,
+        params.campaign_windows,
+        params.campaign_cell_cap,
+        params.sync_fdr,
+        resolution,
+        params.campaign_quiet,
+        params.campaign_min_shared,
+    )
+    merged, cstats = merge_campaigns(coaction, stats, found, n_accounts)
+    if found.key.size and not np.isfinite(stats.threshold):
+        stats = dataclasses.replace(stats, threshold=found.stats.threshold)
+    return merged, stats, cstats
+
+
+def with_campaigns(
+    rset: RelationSet,
+    log: EventLog,
+    incidence: dict[str, Incidence],
+    roles: Roles,
+    params: GraphParams,
+) -> RelationSet:
+    """A relation set counted elsewhere (:mod:`graphs.spark`) with the campaign-group test's pairs
+    added to its ``coaction``, on this process's first actions (the same as :func:`build_relations`)."""
+    if not params.campaign_windows:
+        return rset
+    rows = target_rows(log, incidence, roles, params, rset.resolution)
+    rels = dict(rset.relations)
+    sync = dict(rset.sync)
+    rels["coaction"], sync["coaction"], campaigns = add_campaigns(
+        rels["coaction"], sync["coaction"], rows, log.n_accounts, params, rset.resolution
+    )
+    return RelationSet(rels, rset.identifier_names, sync, rset.resolution, campaigns)
 
 
 def canonical_relations(

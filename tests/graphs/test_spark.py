@@ -7,6 +7,7 @@ Runs Spark in local mode. Skipped with the reason when PySpark or Java is missin
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from graphs.attributes import with_attribute_entities
 from graphs.events import EventLog
 from graphs.incidence import build_incidence
 from graphs.params import GraphParams
-from graphs.relations import RelationSet, build_relations
+from graphs.relations import RelationSet, build_relations, with_campaigns
 from graphs.roles import infer_roles
 from graphs.spark import spark_missing
 
@@ -33,11 +34,16 @@ def local_and_spark(log: EventLog, accounts: pd.DataFrame | None, params: GraphP
     roles = infer_roles(
         full, identifiers=tuple(params.identifier_types or ()) + attr_types, targets=params.target_types
     )
-    local = build_relations(full, build_incidence(full), params, roles)
-    return full, roles, local, spark_relation_set(full, params, attr_types)
+    incidence = build_incidence(full)
+    local = build_relations(full, incidence, params, roles)
+    # What graphs.build does with Spark's relations: the campaign-group test on the driver.
+    counted = spark_relation_set(full, params, attr_types)
+    spark = with_campaigns(counted.relations, full, incidence, roles, params)
+    return full, roles, local, SimpleNamespace(relations=spark, roles=counted.roles)
 
 
 def assert_same(local, spark) -> None:
+    assert spark.campaigns == local.campaigns
     assert list(spark.relations) == list(local.relations)
     assert spark.identifier_names == local.identifier_names
     assert spark.resolution == local.resolution
