@@ -34,6 +34,7 @@ see), and a group inside it is judged pair by pair.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,12 @@ class CampaignPairs:
     count: np.ndarray
     stats: CampaignStats
 
+    @classmethod
+    def none(cls, stats: CampaignStats) -> CampaignPairs:
+        """No pair linked."""
+        i64, f64 = np.zeros(0, dtype=np.int64), np.zeros(0)
+        return cls(i64, f64, f64.copy(), i64.copy(), i64.copy(), stats)
+
 
 def _variant(account, target, time, bucket, n: int, cap: int, quiet: int, min_shared: int, act=None):
     """One (window, grid) variant: the cell pairs sharing ``min_shared`` or more eligible accounts
@@ -120,19 +127,17 @@ def _variant(account, target, time, bucket, n: int, cap: int, quiet: int, min_sh
     if not A.size:
         return c, a, t, A, B, cnt, cnt.astype(np.float64), n_cells
     # The time-local null: S(t, u) = sum_a d_a(t) d_a(u), d (d - 1) on the diagonal.
-    tb_cell = np.zeros(size.size, dtype=np.int64)
-    tb_cell[c] = b
     # Buckets are small non-negative integers: numbered by a bincount (np.unique is slow on millions).
     present = np.bincount(b) > 0
-    bu = np.flatnonzero(present)
     tb = (np.cumsum(present) - 1)[b]
-    nb = bu.size
+    nb = int(present.sum())
+    tb_cell = np.zeros(size.size, dtype=np.int64)
+    tb_cell[c] = tb
     D = sp.csr_matrix((np.ones(a.size), (a, tb)), shape=(n, nb))
     E = np.asarray(D.sum(axis=0)).ravel()
     S = (D.T @ D).tocsr()
     S.setdiag(S.diagonal() - E)
-    tA = np.searchsorted(bu, tb_cell[A])
-    tB = np.searchsorted(bu, tb_cell[B])
+    tA, tB = tb_cell[A], tb_cell[B]
     lo, hi = np.minimum(tA, tB), np.maximum(tA, tB)
     Sc = sp.triu(S).tocoo()
     skey = Sc.row.astype(np.int64) * nb + Sc.col
@@ -174,18 +179,12 @@ def campaign_pairs(
     account = np.asarray(account, dtype=np.int64)
     target = np.asarray(target, dtype=np.int64)
     time = np.asarray(time, dtype=np.int64)
-    empty = np.zeros(0, dtype=np.int64)
     if account.size == 0:
-        stats = CampaignStats(windows, float("inf"), 0.0, 0, 0)
-        return CampaignPairs(empty, empty.astype(float), empty.astype(float), empty, empty, stats)
+        return CampaignPairs.none(CampaignStats(windows, float("inf"), 0.0, 0, 0))
     found = []  # (variant rows cell/account/time, A, B, count, mu, surprise, window)
     tested = 0.0
-    act, _ = (
-        pd.factorize(account * (np.int64(time.max() - time.min()) + 1) + (time - time.min()))
-        if time.size
-        else (None, None)
-    )
-    if act is not None and np.bincount(act).max(initial=0) < 2:
+    act, _ = pd.factorize(account * (np.int64(time.max() - time.min()) + 1) + (time - time.min()))
+    if np.bincount(act).max() < 2:
         act = None
     for w in windows:
         h, _ = half_cells(time, w)
@@ -197,10 +196,8 @@ def campaign_pairs(
             tested += n_cells * (n_cells - 1) / 2
             if A.size:
                 found.append((c, a, t, A, B, cnt, mu, -log10_poisson_sf(cnt, mu), w))
-    empty = np.zeros(0, dtype=np.int64)
     if not found:
-        stats = CampaignStats(windows, float("inf"), tested, 0, 0)
-        return CampaignPairs(empty, empty.astype(float), empty.astype(float), empty, empty, stats)
+        return CampaignPairs.none(CampaignStats(windows, float("inf"), tested, 0, 0))
     threshold = fdr_threshold(np.concatenate([f[7] for f in found]), max(tested, 1.0), fdr)
     groups = []
     kept_cells = 0
@@ -230,8 +227,7 @@ def campaign_pairs(
         )
         groups.append(both.merge(info, on="pid"))
     if not groups:
-        stats = CampaignStats(windows, threshold, tested, 0, 0)
-        return CampaignPairs(empty, empty.astype(float), empty.astype(float), empty, empty, stats)
+        return CampaignPairs.none(CampaignStats(windows, threshold, tested, 0, 0))
     g = pd.concat(groups, ignore_index=True)
     pp = g.merge(g[["pid", "account"]], on="pid", suffixes=("", "_2"))
     pp = pp[pp["account"] < pp["account_2"]]
@@ -264,8 +260,10 @@ def campaign_pairs(
 
 def merge_campaigns(
     rel: Relation, stats: SyncStats, found: CampaignPairs, n: int
-) -> tuple[Relation, CampaignStats]:
-    """``coaction`` with the campaign pairs added.
+) -> tuple[Relation, SyncStats, CampaignStats]:
+    """``coaction`` with the campaign pairs added, its stats (the threshold the group test's when
+    the pairwise test kept nothing: the account features read surprise over it), and the group
+    test's stats with the pairs it added.
 
     A pair both tests keep keeps its pairwise evidence and the larger of the two weights; a pair only
     its group links gets weight ``1 - exp(-s / threshold)`` of its cell pair, ``count`` the cells it
@@ -275,17 +273,16 @@ def merge_campaigns(
     read surprise over threshold).
     """
     if not found.key.size:
-        return rel, found.stats
+        return rel, stats, found.stats
+    if not np.isfinite(stats.threshold):
+        stats = dataclasses.replace(stats, threshold=found.stats.threshold)
     thr_g = max(found.stats.threshold, 1.0)
     w_g = np.clip(-np.expm1(-found.surprise / thr_g), 1e-6, 1.0)
-    thr_p = stats.threshold if np.isfinite(stats.threshold) else found.stats.threshold
     old = rel.src.astype(np.int64) * n + rel.dst.astype(np.int64)
     pos = np.searchsorted(old, found.key)
-    hit = (
-        (pos < old.size) & (old[np.minimum(pos, max(old.size - 1, 0))] == found.key)
-        if old.size
-        else np.zeros(found.key.size, bool)
-    )
+    hit = np.zeros(found.key.size, dtype=bool)
+    if old.size:
+        hit = old[np.minimum(pos, old.size - 1)] == found.key
     weight = rel.weight.copy()
     weight[pos[hit]] = np.maximum(weight[pos[hit]], w_g[hit].astype(np.float32))
     new = ~hit
@@ -296,7 +293,7 @@ def merge_campaigns(
         "window": found.window[new],
         "best_window": found.window[new],
         "expected": found.expected[new],
-        "surprise": found.surprise[new] * max(thr_p, 1.0) / thr_g,
+        "surprise": found.surprise[new] * max(stats.threshold, 1.0) / thr_g,
     }
     evidence = {k: np.concatenate([v, add[k].astype(v.dtype)])[order] for k, v in rel.evidence.items()}
     merged = Relation(
@@ -306,5 +303,4 @@ def merge_campaigns(
         np.concatenate([weight, w_g[new].astype(np.float32)])[order],
         evidence,
     )
-    s = found.stats
-    return merged, CampaignStats(s.windows, s.threshold, s.tested, s.kept_cells, s.linked, int(new.sum()))
+    return merged, stats, dataclasses.replace(found.stats, added=int(new.sum()))

@@ -20,7 +20,6 @@ model inputs (:data:`graphs.params.CANONICAL_RELATIONS`) have the same shape on 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -379,10 +378,7 @@ def add_campaigns(
         params.campaign_quiet,
         params.campaign_min_shared,
     )
-    merged, cstats = merge_campaigns(coaction, stats, found, n_accounts)
-    if found.key.size and not np.isfinite(stats.threshold):
-        stats = dataclasses.replace(stats, threshold=found.stats.threshold)
-    return merged, stats, cstats
+    return merge_campaigns(coaction, stats, found, n_accounts)
 
 
 def with_campaigns(

@@ -135,7 +135,7 @@ def test_merge_keeps_pairwise_evidence_and_adds_group_pairs() -> None:
         0.01,
         DAY,
     )
-    merged, cstats = merge_campaigns(rel, stats, found, nn)
+    merged, _, cstats = merge_campaigns(rel, stats, found, nn)
     key = merged.src.astype(np.int64) * nn + merged.dst
     assert (np.diff(key) > 0).all()  # sorted, unique
     assert merged.n_edges == 2 + found.key.size
