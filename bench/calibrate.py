@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.scorer_loro import FEATURE_SETS
 from graphs.events import EventLog
 from graphs.scoring import StructuralScorer, with_mean_model_score
 from graphs.synthetic.regimes import FIT_REGIMES, generate_regime_world
@@ -27,11 +28,16 @@ from graphs.truth import cluster_truth
 from service.pipeline import DetectParams, prepare
 
 TUNING_SEED = 1000
-#: Inverse L2 strength of the logistic regression (0.3 and a mix of world sizes were tried: ring
-#: precision fell on the tuning seeds of the fit regimes). More worlds were tried too: ``--worlds 6``
-#: instead of 2 moved the coefficients a lot and, on tuning seeds 3004-3009, cut big_rings ring recall
-#: from 0.87 to 0.64 (default) with the other fit regimes within 0.01 (2026-12-01).
-REGULARISATION = 1.0
+#: Per variant: the features left out (a :data:`bench.scorer_loro.FEATURE_SETS` key) and the inverse
+#: L2 strength of the logistic regression, chosen leave-one-regime-out over the fit regimes by
+#: ``python -m bench.scorer_loro`` (docs/detection.md, "Choosing the scorer's settings"). Before it:
+#: every feature at C 1.0 (0.3 and a mix of world sizes were tried: ring precision fell on the tuning
+#: seeds; ``--worlds 6`` instead of 2 moved the coefficients a lot and, on tuning seeds 3004-3009, cut
+#: big_rings ring recall from 0.87 to 0.64, 2026-12-01).
+SETTINGS: dict[str, tuple[str, float]] = {
+    "structure": ("-age,activity", 0.1),
+    "structure+gnn": ("-absolute", 0.1),
+}
 OUT = Path(__file__).resolve().parents[1] / "graphs" / "structural_model.json"
 
 
@@ -68,6 +74,14 @@ def tuning_features(
     return pd.concat(plain, ignore_index=True), (pd.concat(gnn, ignore_index=True) if gnn else None), y
 
 
+def fit_variant(variant: str, features: pd.DataFrame, y: np.ndarray, meta: dict) -> StructuralScorer:
+    """The scorer of one variant with its chosen settings (:data:`SETTINGS`)."""
+    name, c = SETTINGS[variant]
+    drop = [k for k in FEATURE_SETS[name] if k in features.columns]
+    meta = {**meta, "left_out_features": drop, "C": c}
+    return StructuralScorer.fit(features.drop(columns=drop), y, c=c, meta=meta)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--worlds", type=int, default=2, help="worlds per fit regime")
@@ -81,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         "tuning_seeds": [TUNING_SEED + i for i in range(args.worlds)],
         "accounts": args.accounts,
     }
-    models = {"structure": StructuralScorer.fit(plain, y, c=REGULARISATION, meta=meta).to_json()}
+    models = {"structure": fit_variant("structure", plain, y, meta).to_json()}
     if gnn is not None:
-        models["structure+gnn"] = StructuralScorer.fit(gnn, y, c=REGULARISATION, meta=meta).to_json()
+        models["structure+gnn"] = fit_variant("structure+gnn", gnn, y, meta).to_json()
     elif args.out.exists():  # keep a previously fitted GNN variant
         old = json.loads(args.out.read_text())
         if "structure+gnn" in old:
