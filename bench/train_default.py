@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         "split": "ring-grouped 60/20/20 inside every world (all members of a ring in one split)",
         "recipe": f"python -m bench.train_default --worlds {args.worlds} --accounts {args.accounts}",
     }
-    save_model(scorer, out, cfg, metrics, list(names), info)
+    # The names of the columns the model takes (all of them unless the config excludes some).
+    save_model(scorer, out, cfg, metrics, scorer.feature_names_ or list(names), info)
     print(
         json.dumps(
             {k: v for k, v in metrics.items() if not isinstance(v, list | dict)}, indent=1, default=str

@@ -19,7 +19,9 @@ class TrainConfig(BaseModel):
 
     ``params`` holds the model-specific parameters (see ``docs/models.md``); everything else is shared.
     For ``gbt``, ``epochs`` is the maximum number of boosting rounds, ``lr`` the learning rate and
-    ``patience`` is counted in rounds.
+    ``patience`` is counted in rounds. ``exclude_features`` names account features
+    (``docs/graph.md``) left out of the model's inputs; the saved ``feature_schema.json`` lists the
+    rest, and scoring takes those columns by name.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -37,6 +39,7 @@ class TrainConfig(BaseModel):
     class_weight: str | float = "balanced"
     scaling: Literal["log1p-standard", "standard", "none"] = "log1p-standard"
     params: dict[str, Any] = Field(default_factory=dict)
+    exclude_features: list[str] = Field(default_factory=list)
 
     @field_validator("lr", "weight_decay", "dropout", mode="before")
     @classmethod

@@ -109,14 +109,20 @@ def as_mask(mask: Tensor | np.ndarray | None, num_nodes: int, name: str) -> np.n
 
 
 class GraphInputs:
-    """Validated tensors of one graph, as every scorer reads them."""
+    """Validated tensors of one graph, as every scorer reads them.
 
-    def __init__(self, data: Data, *, need_labels: bool = False) -> None:
+    ``columns``: the feature columns to take, by name (``data.feature_names`` must name them); None
+    takes ``data.x`` as it is.
+    """
+
+    def __init__(self, data: Data, *, need_labels: bool = False, columns: list[str] | None = None) -> None:
         x = getattr(data, "x", None)
         if x is None or x.dim() != 2:
             raise GraphDataError("graph has no 2-D node feature matrix data.x")
         self.num_nodes = int(x.size(0))
         self.x = x.to(torch.float32)
+        if columns is not None:
+            self.x = self.x[:, named_columns(data, columns)]
         ei = getattr(data, "edge_index", None)
         if ei is None:
             ei = torch.zeros(2, 0, dtype=torch.long)
@@ -171,6 +177,54 @@ class GraphInputs:
             raise GraphDataError(
                 f"graph has {self.num_relations} relations but the model was trained on {num_relations}"
             )
+
+
+def feature_names_of(data: Data) -> list[str] | None:
+    """``data.feature_names`` when it names every column of ``data.x``, else None."""
+    names = getattr(data, "feature_names", None)
+    x = getattr(data, "x", None)
+    if names is None or x is None or x.dim() != 2 or len(names) != x.size(1):
+        return None
+    return list(names)
+
+
+def named_columns(data: Data, columns: list[str]) -> list[int]:
+    """Positions of ``columns`` among ``data.feature_names`` (:class:`GraphDataError` naming the
+    first missing one)."""
+    names = feature_names_of(data)
+    if names is None:
+        raise GraphDataError("the model takes named feature columns, but data.feature_names is missing")
+    where = {n: i for i, n in enumerate(names)}
+    missing = [c for c in columns if c not in where]
+    if missing:
+        raise GraphDataError(f"the graph has no feature column {missing[0]!r}, which the model takes")
+    return [where[c] for c in columns]
+
+
+def model_columns(data: Data, exclude: list[str]) -> list[str] | None:
+    """The named columns a model fitted on ``data`` takes: every one but ``exclude``; None when the
+    columns are unnamed (then ``exclude`` must be empty)."""
+    names = feature_names_of(data)
+    if names is None:
+        if exclude:
+            raise GraphDataError("exclude_features needs named feature columns (data.feature_names)")
+        return None
+    unknown = [e for e in exclude if e not in names]
+    if unknown:
+        raise GraphDataError(
+            f"exclude_features names {unknown[0]!r}, which is no feature column of this graph "
+            f"(columns: {', '.join(names)})"
+        )
+    return [n for n in names if n not in set(exclude)]
+
+
+def columns_for(fitted: list[str] | None, data: Data) -> list[str] | None:
+    """The columns a fitted scorer takes from ``data``: its named ones when ``data`` names its columns;
+    None (``data.x`` as it is, checked by width) for a scorer fitted on unnamed columns or for data
+    without names."""
+    if fitted is None or feature_names_of(data) is None:
+        return None
+    return fitted
 
 
 def labelled_masks(
@@ -298,7 +352,8 @@ class GNNScorer:
 
     def _fit(self, data: Data, train_mask, val_mask) -> Self:
         cfg = self.config
-        inputs = GraphInputs(data, need_labels=True)
+        self.feature_names_ = model_columns(data, cfg.exclude_features)
+        inputs = GraphInputs(data, need_labels=True, columns=self.feature_names_)
         train, val = labelled_masks(inputs, train_mask, val_mask)
         self.in_channels_ = int(inputs.x.size(1))
         self.num_relations_ = inputs.num_relations
@@ -368,7 +423,7 @@ class GNNScorer:
         """Bot probability per node (float64 [N]); the model runs in eval mode without gradients."""
         if self.module is None or self.scaler is None:
             raise RuntimeError("GNNScorer.score called before fit or load")
-        inputs = GraphInputs(data)
+        inputs = GraphInputs(data, columns=columns_for(self.feature_names_, data))
         inputs.check_schema(self.in_channels_, self.num_relations_, self.relation_names_)
         x, ei, et, ew = self._inputs(inputs)
         self.module.eval()
@@ -386,6 +441,7 @@ class GNNScorer:
             "in_channels": self.in_channels_,
             "num_relations": self.num_relations_,
             "relation_names": self.relation_names_,
+            "feature_names": self.feature_names_,
             "threshold": self.threshold_,
             "best_epoch": self.best_epoch_,
             "scaler": self.scaler.state(),
@@ -401,6 +457,7 @@ class GNNScorer:
         scorer.in_channels_ = int(state["in_channels"])
         scorer.num_relations_ = int(state["num_relations"])
         scorer.relation_names_ = state["relation_names"]
+        scorer.feature_names_ = state.get("feature_names")
         scorer.threshold_ = float(state["threshold"])
         scorer.best_epoch_ = int(state["best_epoch"])
         scorer.scaler = FeatureScaler.from_state(state["scaler"])

@@ -28,9 +28,11 @@ def graph_data(graph, labels: pd.DataFrame | None = None) -> Data:
     """The graph as GNN input ``Data``; ``y`` from a labels table (``is_bot``; -1 where unlabelled).
 
     Relations are the canonical kinds (identifier types pooled), so a model's inputs have the same
-    shape on every log, whatever its entity types are called.
+    shape on every log, whatever its entity types are called. ``feature_names`` names the columns
+    of ``x``: a model takes its own by name (``exclude_features`` in the training config).
     """
     data = graph.to_pyg(canonical=True)
+    data.feature_names = list(graph.feature_names)
     if labels is not None:
         y = labels["is_bot"].reindex(graph.account_ids).fillna(-1).to_numpy(np.int64)
         data.y = torch.from_numpy(y)
@@ -60,6 +62,9 @@ def disjoint_union(datas: list[Data]) -> Data:
     )
     if all(getattr(d, "y", None) is not None for d in datas):
         out.y = torch.cat([d.y for d in datas])
+    names = [getattr(d, "feature_names", None) for d in datas]
+    if names[0] is not None and all(n == names[0] for n in names):
+        out.feature_names = list(names[0])
     return out
 
 
@@ -74,7 +79,14 @@ class GraphScorer:
     def score_graph(self, graph) -> np.ndarray:
         """Bot probability per account of the graph, in the graph's account order."""
         expected = self.schema.get("features")
-        if expected is not None and list(expected) != list(graph.feature_names):
+        # A model that takes its columns by name needs them present; one fitted on unnamed columns
+        # (before exclude_features) needs exactly the graph's.
+        have = list(graph.feature_names)
+        if getattr(self.scorer, "feature_names_", None) is not None:
+            fits = expected is None or set(expected) <= set(have)
+        else:
+            fits = expected is None or list(expected) == have
+        if not fits:
             raise InputError(
                 self.version,
                 "the model was trained on other account features than this version of ringscope "

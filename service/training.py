@@ -140,7 +140,7 @@ def train_from_log(
         out,
         cfg,
         metrics,
-        list(graph.feature_names),
+        getattr(scorer, "feature_names_", None) or list(graph.feature_names),
         info,
         extra_files={"split.csv": split_table(graph.account_ids, masks)},
     )

@@ -26,7 +26,9 @@ from gnn.registry import register_model
 from gnn.scorers import (
     EarlyStopping,
     GraphInputs,
+    columns_for,
     labelled_masks,
+    model_columns,
     positive_weight,
     validation_score,
     weighted_log_loss,
@@ -93,7 +95,9 @@ class GBTScorer:
         """The binned feature matrix the trees see (features + neighbour aggregates), one row per node."""
         if self.bin_edges_ is None:
             raise RuntimeError("GBTScorer.design_matrix called before fit or load")
-        inputs = data if isinstance(data, GraphInputs) else GraphInputs(data)
+        if not isinstance(data, GraphInputs):
+            data = GraphInputs(data, columns=columns_for(self.feature_names_, data))
+        inputs = data
         return apply_bins(self._features(inputs), self.bin_edges_)
 
     def _features(self, inputs: GraphInputs) -> np.ndarray:
@@ -118,7 +122,8 @@ class GBTScorer:
         """Boost until the validation log-loss stalls for ``patience`` rounds, then keep the prefix of
         rounds with the best validation AP (refitting that many rounds, which is deterministic)."""
         cfg = self.config
-        inputs = GraphInputs(data, need_labels=True)
+        self.feature_names_ = model_columns(data, cfg.exclude_features)
+        inputs = GraphInputs(data, need_labels=True, columns=self.feature_names_)
         train, val = labelled_masks(inputs, train_mask, val_mask)
         self.in_channels_ = int(inputs.x.size(1))
         self.num_relations_ = inputs.num_relations
@@ -194,7 +199,7 @@ class GBTScorer:
         """Bot probability per node (float64 [N])."""
         if self.model is None:
             raise RuntimeError("GBTScorer.score called before fit or load")
-        inputs = GraphInputs(data)
+        inputs = GraphInputs(data, columns=columns_for(self.feature_names_, data))
         inputs.check_schema(self.in_channels_, self.num_relations_, self.relation_names_)
         matrix = self.design_matrix(inputs)
         with self._threads():
@@ -215,6 +220,7 @@ class GBTScorer:
                 "in_channels": self.in_channels_,
                 "num_relations": self.num_relations_,
                 "relation_names": self.relation_names_,
+                "feature_names": self.feature_names_,
                 "bin_edges": self.bin_edges_,
             },
             Path(directory) / WEIGHTS_FILE,
@@ -232,5 +238,6 @@ class GBTScorer:
         scorer.in_channels_ = int(state["in_channels"])
         scorer.num_relations_ = int(state["num_relations"])
         scorer.relation_names_ = state["relation_names"]
+        scorer.feature_names_ = state.get("feature_names")
         scorer.bin_edges_ = state["bin_edges"]
         return scorer

@@ -111,3 +111,19 @@ def test_on_trained_sees_every_fit_with_its_scorer(tmp_path):
     rows = runner.run(["mlp"], ["quiet"], 1, 2, 2000, tmp_path, epochs=2, on_trained=keep)
     assert seen == [("quiet", "mlp", 0, 0), ("quiet", "mlp", 0, 1)]
     assert [(r["split_seed"], r["init_seed"]) for r in rows] == [(0, 0), (0, 1)]
+
+
+def test_gnn_feature_choice_rule():
+    """bench.gnn_loro.choose: best mean left-out AP; near ties go to the better worst regime, then to
+    the set that leaves out more platform-unit features."""
+    from bench.gnn_loro import choose
+
+    def table(**sets):
+        return {k: {r: {"ap": a} for r, a in zip("abc", aps, strict=True)} for k, aps in sets.items()}
+
+    assert choose(table(**{"all": [0.9, 0.9, 0.9], "-age,activity": [0.8, 0.8, 0.8]})) == "all"
+    # within 0.005 of the best mean: the one whose worst regime is better
+    assert choose(table(**{"all": [0.99, 0.99, 0.72], "-age,activity": [0.9, 0.9, 0.9]})) == "-age,activity"
+    # a full tie: the set that leaves out more
+    tie = {"all": [0.9, 0.9, 0.9], "-age,activity": [0.9, 0.9, 0.9], "-age,activity,breadth": [0.9, 0.9, 0.9]}
+    assert choose(table(**tie)) == "-age,activity,breadth"

@@ -343,3 +343,46 @@ def test_sparse_gat_matches_pyg_gatconv(training):
     g_ref = torch.autograd.grad(conv(x, edge_index).square().sum(), wrt)
     for a, b in zip(g_ours, g_ref, strict=True):
         assert torch.allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("model", ["sage", "gbt"])
+def test_excluded_features_are_left_out_by_name(model, ring, tmp_path):
+    """``exclude_features`` drops named columns: the model takes the rest by name, so a graph whose
+    columns come in another order (or with more of them) scores the same, and one lacking a column
+    it takes is refused naming it."""
+    data, (train_mask, val_mask, _) = ring
+    named = data.clone()
+    named.feature_names = [f"f{i}" for i in range(data.x.size(1))]
+    scorer = build_scorer(quick_config(model, exclude_features=["f0", "f3"])).fit(named, train_mask, val_mask)
+    assert scorer.feature_names_ == [n for n in named.feature_names if n not in ("f0", "f3")]
+    assert scorer.in_channels_ == data.x.size(1) - 2
+    # the excluded columns do not matter: changing them leaves every score as it was
+    noisy = named.clone()
+    noisy.x = named.x.clone()
+    noisy.x[:, [0, 3]] = torch.randn(noisy.x.size(0), 2) * 100
+    np.testing.assert_array_equal(scorer.score(noisy), scorer.score(named))
+    # columns are found by name, not by position
+    order = list(reversed(range(data.x.size(1))))
+    shuffled = named.clone()
+    shuffled.x = named.x[:, order]
+    shuffled.feature_names = [named.feature_names[i] for i in order]
+    np.testing.assert_array_equal(scorer.score(shuffled), scorer.score(named))
+    # and survive saving
+    out = save_model(scorer, tmp_path / "m", scorer.config, None, scorer.feature_names_)
+    np.testing.assert_array_equal(load_model(out).score(shuffled), scorer.score(named))
+    missing = named.clone()
+    missing.x = named.x[:, 1:]
+    missing.feature_names = named.feature_names[1:]
+    missing.feature_names[0] = "other"
+    with pytest.raises(GraphDataError, match="no feature column 'f1'"):
+        scorer.score(missing)
+
+
+def test_excluding_an_unknown_feature_names_it(ring):
+    data, (train_mask, val_mask, _) = ring
+    named = data.clone()
+    named.feature_names = [f"f{i}" for i in range(data.x.size(1))]
+    with pytest.raises(GraphDataError, match="'nope', which is no feature column"):
+        build_scorer(quick_config("sage", exclude_features=["nope"])).fit(named, train_mask, val_mask)
+    with pytest.raises(GraphDataError, match="needs named feature columns"):
+        build_scorer(quick_config("sage", exclude_features=["f0"])).fit(data, train_mask, val_mask)

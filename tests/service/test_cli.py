@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -140,7 +141,10 @@ def test_detect_bad_input_writes_nothing(tmp_path: Path) -> None:
 
 def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
     cfg = tmp_path / "mlp.yaml"
-    cfg.write_text("model: mlp\nhidden: 16\nepochs: 30\npatience: 10\nseed: 0\n")
+    cfg.write_text(
+        "model: mlp\nhidden: 16\nepochs: 30\npatience: 10\nseed: 0\n"
+        "exclude_features: [log_events, log_account_age_days]\n"
+    )
     model = tmp_path / "model"
     res = cli(
         "train",
@@ -152,6 +156,9 @@ def test_train_then_detect_with_model(tmp_path: Path, world_dir: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert (model / "model_card.md").exists() and (model / "feature_schema.json").exists()
+    features = json.loads((model / "feature_schema.json").read_text())["features"]
+    assert "log_events" not in features and "log_account_age_days" not in features
+    assert "sync_share" in features
     res = cli(
         "detect",
         events=world_dir / "events.csv",
@@ -209,9 +216,18 @@ def test_splits_are_saved_reused_and_seeded_apart_from_the_model(tmp_path: Path,
     assert res.exit_code == 2 and "row 1" in res.output and "'split'" in res.output
 
 
-def test_train_bad_config_is_one_clear_error(tmp_path: Path, world_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("model: nosuchmodel\n", "nosuchmodel"),
+        ("model: mlp\nexclude_features: [nope]\n", "'nope', which is no feature column"),
+    ],
+)
+def test_train_bad_config_is_one_clear_error(
+    tmp_path: Path, world_dir: Path, config: str, expected: str
+) -> None:
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text("model: nosuchmodel\n")
+    cfg.write_text(config)
     res = cli(
         "train",
         events=world_dir / "events.csv",
@@ -219,7 +235,7 @@ def test_train_bad_config_is_one_clear_error(tmp_path: Path, world_dir: Path) ->
         config=cfg,
         out=tmp_path / "m",
     )
-    assert res.exit_code != 0 and "nosuchmodel" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 2 and expected in res.output and "Traceback" not in res.output
     assert not (tmp_path / "m").exists()
 
 
