@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> None:
             records[(regime, seed)] = world_inputs(regime, seed, args.accounts, args.fresh)
     if args.relative:
         records = {k: relative(r) for k, r in records.items()}
-    # Fold results are cached too (a fold trains for minutes): keyed by set, regime and the worlds.
-    done_path = CACHE / f"folds_{args.worlds}x{args.accounts}.json"
+    # Fold results are cached too (a fold trains for minutes): keyed by config, worlds, set and regime.
+    done_path = CACHE / f"folds_{args.config.stem}_{args.worlds}x{args.accounts}.json"
     done = json.loads(done_path.read_text()) if done_path.exists() and not args.fresh else {}
     table: dict[str, dict[str, dict]] = {}
     for name in args.sets.split(";"):

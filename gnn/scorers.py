@@ -215,7 +215,8 @@ def model_columns(data: Data, exclude: list[str]) -> list[str] | None:
             f"exclude_features names {unknown[0]!r}, which is no feature column of this graph "
             f"(columns: {', '.join(names)})"
         )
-    return [n for n in names if n not in set(exclude)]
+    left_out = set(exclude)
+    return [n for n in names if n not in left_out]
 
 
 def columns_for(fitted: list[str] | None, data: Data) -> list[str] | None:

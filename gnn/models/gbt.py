@@ -95,9 +95,10 @@ class GBTScorer:
         """The binned feature matrix the trees see (features + neighbour aggregates), one row per node."""
         if self.bin_edges_ is None:
             raise RuntimeError("GBTScorer.design_matrix called before fit or load")
-        if not isinstance(data, GraphInputs):
-            data = GraphInputs(data, columns=columns_for(self.feature_names_, data))
-        inputs = data
+        if isinstance(data, GraphInputs):
+            inputs = data
+        else:
+            inputs = GraphInputs(data, columns=columns_for(self.feature_names_, data))
         return apply_bins(self._features(inputs), self.bin_edges_)
 
     def _features(self, inputs: GraphInputs) -> np.ndarray:
