@@ -8,8 +8,10 @@ counted on the clusters as communities left them (before the membership refineme
 on the scorer; ``bench.robustness`` measures the whole pipeline). The held-out regimes are never
 loaded. The setting with the best mean ring F1 over the left-out regimes wins (:func:`choose`
 breaks ties); ``bench.calibrate`` then fits it on every fit regime. The GNN feature of the
-``structure+gnn`` variant comes from the shipped default GNN, trained on every fit regime: that
-variant's folds are leave-one-regime-out for the scorer only.
+``structure+gnn`` variant is cross-fitted (``--gnn-scores fold``, the default): each regime's worlds
+are scored by the GNN trained on the other fit regimes (:mod:`bench.gnn_folds`), so the scorer learns
+what a GNN's score is worth on a platform the GNN has not seen. ``--gnn-scores shipped`` uses the
+shipped GNN (trained on every fit regime) instead, as before 2026-12-03.
 
     python -m bench.scorer_loro --worlds 2 --accounts 40000
 
@@ -44,11 +46,18 @@ ABSOLUTE = {
     "creation": ("creation_span_log_hours",),
     "window": ("log_sync_window",),
 }
-FEATURE_SETS: dict[str, tuple[str, ...]] = {
+STRUCTURE_SETS: dict[str, tuple[str, ...]] = {
     "all": (),
     "-age,activity": ABSOLUTE["age"] + ABSOLUTE["activity"],
     "-age,activity,creation": ABSOLUTE["age"] + ABSOLUTE["activity"] + ABSOLUTE["creation"],
     "-absolute": sum(ABSOLUTE.values(), ()),
+}
+#: The ``structure+gnn`` variant's candidates also leave out the members' mean GNN score: whether the
+#: GNN's score helps the ring verdict on a platform the GNN has not seen is a choice like the others.
+GNN_FEATURE = "mean_gnn_score"
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    **STRUCTURE_SETS,
+    **{("-gnn" if k == "all" else f"{k},gnn"): v + (GNN_FEATURE,) for k, v in STRUCTURE_SETS.items()},
 }
 REGULARISATIONS = (0.1, 1.0)
 
@@ -75,20 +84,34 @@ def world_record(regime: str, seed: int, n_accounts: int, gnn) -> dict:
     return rec
 
 
-def load_worlds(n_worlds: int, n_accounts: int, fresh: bool) -> list[dict]:
-    from gnn.scoring import load_default_model
+def regime_gnns(gnn_scores: str):
+    """Fit regime -> the GNN whose scores its tuning worlds get: the one trained without it
+    (``fold``) or the shipped default (``shipped``)."""
+    if gnn_scores == "fold":
+        from bench.gnn_folds import fold_models
 
-    gnn = None
+        return fold_models()
+    if gnn_scores == "shipped":
+        from gnn.scoring import load_default_model
+
+        model = load_default_model()
+        return dict.fromkeys(FIT_REGIMES, model)
+    raise ValueError(f"gnn_scores must be 'fold' or 'shipped', not {gnn_scores!r}")
+
+
+def load_worlds(n_worlds: int, n_accounts: int, fresh: bool, gnn_scores: str = "fold") -> list[dict]:
+    gnns = None
     CACHE.mkdir(parents=True, exist_ok=True)
     out = []
+    suffix = "" if gnn_scores == "shipped" else f"_{gnn_scores}"
     for regime, i in itertools.product(FIT_REGIMES, range(n_worlds)):
-        path = CACHE / f"{regime}_{TUNING_SEED + i}_{n_accounts}.pkl"
+        path = CACHE / f"{regime}_{TUNING_SEED + i}_{n_accounts}{suffix}.pkl"
         if path.exists() and not fresh:
             out.append(pd.read_pickle(path))
             continue
         t = time.perf_counter()
-        gnn = gnn or load_default_model()
-        rec = world_record(regime, TUNING_SEED + i, n_accounts, gnn)
+        gnns = gnns or regime_gnns(gnn_scores)
+        rec = world_record(regime, TUNING_SEED + i, n_accounts, gnns[regime])
         pd.to_pickle(rec, path)
         out.append(rec)
         took = time.perf_counter() - t
@@ -137,14 +160,13 @@ def f1(recall: float, precision: float) -> float:
 
 def choose(table: pd.DataFrame, tol: float = 0.005) -> pd.Series:
     """The best mean F1; within ``tol`` of it the best worst regime; within ``tol`` of that the
-    setting that leaves out the most platform-unit features, then the stronger regularisation
-    (rows come in :data:`FEATURE_SETS` x :data:`REGULARISATIONS` order)."""
+    setting that leaves out the most features (:data:`FEATURE_SETS`), then the stronger
+    regularisation."""
     near = table[table["mean_f1"] >= table["mean_f1"].max() - tol]
     near = near[near["worst_f1"] >= near["worst_f1"].max() - tol]
-    order = {name: i for i, name in enumerate(FEATURE_SETS)}
     return (
-        near.assign(_k=near["features"].map(order), _c=near["C"])
-        .sort_values(["_k", "_c"], ascending=[False, True])
+        near.assign(_k=near["features"].map(lambda k: len(FEATURE_SETS[k])), _c=near["C"])
+        .sort_values(["_k", "_c"], ascending=[False, True], kind="stable")
         .iloc[0]
     )
 
@@ -154,13 +176,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--worlds", type=int, default=2, help="tuning worlds per fit regime")
     ap.add_argument("--accounts", type=int, default=40_000)
     ap.add_argument("--fresh", action="store_true", help="recompute the cached world features")
+    ap.add_argument(
+        "--gnn-scores",
+        choices=("fold", "shipped"),
+        default="fold",
+        help="the GNN feature from the GNN trained without the world's regime (default) or the shipped one",
+    )
     args = ap.parse_args(argv)
-    worlds = load_worlds(args.worlds, args.accounts, args.fresh)
+    worlds = load_worlds(args.worlds, args.accounts, args.fresh, args.gnn_scores)
     every = [c for c in worlds[0]["real"].columns if c != "size"]
     for variant in ("structure", "structure+gnn"):
-        base = [c for c in every if variant == "structure+gnn" or c != "mean_gnn_score"]
+        base = [c for c in every if variant == "structure+gnn" or c != GNN_FEATURE]
+        sets = FEATURE_SETS if variant == "structure+gnn" else STRUCTURE_SETS
         rows = []
-        for (name, drop), c in itertools.product(FEATURE_SETS.items(), REGULARISATIONS):
+        for (name, drop), c in itertools.product(sets.items(), REGULARISATIONS):
             res = loro(worlds, [k for k in base if k not in drop], c)
             f = [f1(*res[r]) for r in FIT_REGIMES]
             row = {"features": name, "C": c, "mean_f1": np.mean(f), "worst_f1": np.min(f)}

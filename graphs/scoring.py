@@ -1,7 +1,8 @@
 """Cluster scores from structural evidence, and the ring / suspicious / benign verdicts.
 
 The structural scorer is a logistic regression over the cluster evidence features of
-:mod:`graphs.evidence` (plus, when a GNN model is used, the members' mean GNN score). It needs no
+:mod:`graphs.evidence` (its ``structure+gnn`` variant may take the members' mean GNN score too; the
+shipped one leaves it out, chosen with cross-fitted GNN scores, docs/detection.md). It needs no
 labels of the user's data: its coefficients are fitted on generated worlds whose seeds are never used
 for evaluation (``python -m bench.calibrate``) and shipped as JSON inside the package.
 """

@@ -127,3 +127,63 @@ def test_gnn_feature_choice_rule():
     # a full tie: the set that leaves out more
     tie = {"all": [0.9, 0.9, 0.9], "-age,activity": [0.9, 0.9, 0.9], "-age,activity,breadth": [0.9, 0.9, 0.9]}
     assert choose(table(**tie)) == "-age,activity,breadth"
+
+
+def test_gnn_folds_train_each_model_without_its_regime(monkeypatch):
+    """Cross-fitted GNN scores for the cluster scorer: the fold of regime R sees every world but R's."""
+    import pytest
+    import torch
+    from torch_geometric.data import Data
+
+    from bench import gnn_folds
+    from bench.scorer_loro import regime_gnns
+
+    def record(n: int) -> dict:
+        empty = torch.zeros(0)
+        data = Data(x=torch.ones(n, 2), edge_index=torch.zeros(2, 0, dtype=torch.long), y=torch.zeros(n))
+        data.edge_type, data.edge_weight, data.relation_names = empty.long(), empty, ["device"]
+        mask = np.zeros(n, bool)
+        mask[: n // 2] = True
+        return {"data": data, "names": ["a", "b"], "train": mask, "val": ~mask}
+
+    records = {("minutes", 0): record(3), ("minutes", 1): record(5), ("day", 0): record(7)}
+    records[("reviews", 0)] = record(11)
+    seen = []
+
+    class Fitted:
+        feature_names_ = None
+
+    def fake_train(cfg, data, train_mask, val_mask):
+        seen.append((int(data.num_nodes), int(train_mask.sum()), int(val_mask.sum())))
+        return Fitted(), {}
+
+    monkeypatch.setattr(gnn_folds, "train", fake_train)
+    _, _, names = gnn_folds.train_without(records, "minutes", cfg=None)
+    assert seen == [(18, 8, 10)] and names == ["a", "b"]  # day's 7 and reviews' 11, no minutes world
+    gnn_folds.train_without(records, "reviews", cfg=None)
+    assert seen[-1] == (15, 6, 9)
+    with pytest.raises(ValueError, match="no training worlds"):
+        gnn_folds.train_without({("day", 0): record(3)}, "day", cfg=None)
+    with pytest.raises(ValueError, match="'fold' or 'shipped'"):
+        regime_gnns("mine")
+
+
+def test_scorer_loro_choose_prefers_fewer_features_on_a_tie():
+    """bench.scorer_loro.choose: best mean F1, then best worst regime, then the setting leaving out
+    more features (the GNN feature counts as one), then the stronger regularisation."""
+    import pandas as pd
+
+    from bench.scorer_loro import FEATURE_SETS, choose
+
+    def table(*rows):
+        return pd.DataFrame(rows, columns=["features", "C", "mean_f1", "worst_f1"])
+
+    assert "-age,activity,gnn" in FEATURE_SETS and "mean_gnn_score" in FEATURE_SETS["-gnn"]
+    pick = choose(table(("all", 1.0, 0.90, 0.5), ("-gnn", 1.0, 0.80, 0.5)))
+    assert pick["features"] == "all"
+    pick = choose(table(("all", 1.0, 0.80, 0.5), ("-age,activity,gnn", 1.0, 0.86, 0.4)))
+    assert pick["features"] == "-age,activity,gnn"
+    tie = table(("-age,activity", 1.0, 0.865, 0.43), ("-age,activity,gnn", 1.0, 0.863, 0.43))
+    assert choose(tie)["features"] == "-age,activity,gnn"  # within 0.005: one feature fewer
+    tie = table(("-gnn", 1.0, 0.866, 0.43), ("-gnn", 0.1, 0.866, 0.43), ("all", 0.1, 0.87, 0.2))
+    assert choose(tie)["C"] == 0.1 and choose(tie)["features"] == "-gnn"  # the worst regime first
