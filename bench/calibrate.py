@@ -7,10 +7,12 @@ and on the held-out regimes, never used for fitting anything.
     python -m bench.calibrate --worlds 2 --accounts 40000
 
 writes ``graphs/structural_model.json`` with two variants: ``structure`` (evidence features alone) and
-``structure+gnn`` (plus the members' mean GNN score). That GNN feature is cross-fitted
-(``--gnn-scores fold``, the default): each fit regime's worlds are scored by the default-config GNN
-trained on the other fit regimes (:mod:`bench.gnn_folds`), so the scorer weighs a GNN's score as it
-is worth on a platform the GNN has not seen, not as it is on the GNN's own training regimes.
+``structure+gnn`` (for the shipped default model; with the members' mean GNN score as a candidate
+input, cross-fitted: each fit regime's worlds are scored by the default-config GNN trained on the
+other fit regimes, :mod:`bench.gnn_folds`, so the scorer weighs a GNN's score as it is worth on a
+platform the GNN has not seen) and ``structure+trained`` (for a model trained on the platform's own
+labels: the shipped GNN's scores of its own training regimes stand in for a model scoring its own
+distribution).
 """
 
 from __future__ import annotations
@@ -41,17 +43,23 @@ SETTINGS: dict[str, tuple[str, float]] = {
     "structure": ("-age,activity", 0.1),
     # Chosen with cross-fitted GNN scores (bench.gnn_folds): the GNN feature left out (2026-12-03).
     "structure+gnn": ("-age,activity,gnn", 0.1),
+    # A model trained on the platform's own labels scores its own distribution: chosen with the
+    # shipped GNN's scores of its own training regimes (`bench.scorer_loro --gnn-scores shipped`).
+    "structure+trained": ("-absolute", 0.1),
 }
+#: Where each variant's GNN feature comes from (``bench.scorer_loro.regime_gnns``).
+GNN_SCORES = {"structure+gnn": "fold", "structure+trained": "shipped"}
 OUT = Path(__file__).resolve().parents[1] / "graphs" / "structural_model.json"
 
 
 def tuning_features(
-    n_worlds: int, n_accounts: int, gnn_scores: str | None = "fold"
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Cluster features (without and with the GNN feature; ``gnn_scores`` None: without) and truth
-    over the tuning worlds."""
-    plain, gnn, ys = [], [], []
-    gnns = regime_gnns(gnn_scores) if gnn_scores else None
+    n_worlds: int, n_accounts: int, gnn_scores: tuple[str, ...] = ("fold", "shipped")
+) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+    """Cluster features over the tuning worlds, ``""`` without the GNN feature and one frame per GNN
+    source of ``gnn_scores`` with it, and the clusters' truth."""
+    frames: dict[str, list] = {"": [], **{k: [] for k in gnn_scores}}
+    ys = []
+    gnns = {k: regime_gnns(k) for k in gnn_scores}
     worlds = [(r, TUNING_SEED + i, n_accounts) for r in FIT_REGIMES for i in range(n_worlds)]
     for regime, seed, size in worlds:
         t = time.perf_counter()
@@ -61,17 +69,16 @@ def tuning_features(
         prep = prepare(log, accounts, DetectParams())
         truth = world.labels.set_index("account_id").reindex(log.account_ids)
         y = cluster_truth(prep.labels, truth["is_bot"].fillna(0).to_numpy()).reindex(prep.features.index)
-        plain.append(prep.features)
-        if gnns is not None:
-            own = np.asarray(gnns[regime].score_graph(prep.graph))
-            gnn.append(with_mean_model_score(prep.features, prep.labels, own))
+        frames[""].append(prep.features)
+        for k, models in gnns.items():
+            own = np.asarray(models[regime].score_graph(prep.graph))
+            frames[k].append(with_mean_model_score(prep.features, prep.labels, own))
         ys.append(y.fillna(0).to_numpy(int))
         print(
             f"world {regime} {seed}: {len(prep.features)} clusters, {int(ys[-1].sum())} ring-like, "
             f"{time.perf_counter() - t:.1f}s"
         )
-    y = np.concatenate(ys)
-    return pd.concat(plain, ignore_index=True), (pd.concat(gnn, ignore_index=True) if gnn else None), y
+    return {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}, np.concatenate(ys)
 
 
 def fit_variant(variant: str, features: pd.DataFrame, y: np.ndarray, meta: dict) -> StructuralScorer:
@@ -87,29 +94,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--worlds", type=int, default=2, help="worlds per fit regime")
     ap.add_argument("--accounts", type=int, default=40_000)
     ap.add_argument("--no-gnn", action="store_true", help="fit the structure-only variant alone")
-    ap.add_argument(
-        "--gnn-scores",
-        choices=("fold", "shipped"),
-        default="fold",
-        help="the GNN feature from the GNN trained without the world's regime (default) or the shipped one",
-    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    plain, gnn, y = tuning_features(args.worlds, args.accounts, None if args.no_gnn else args.gnn_scores)
+    variants = ["structure"] if args.no_gnn else list(SETTINGS)
+    sources = tuple(dict.fromkeys(GNN_SCORES[v] for v in variants if v in GNN_SCORES))
+    frames, y = tuning_features(args.worlds, args.accounts, sources)
     meta = {
         "regimes": list(FIT_REGIMES),
         "tuning_seeds": [TUNING_SEED + i for i in range(args.worlds)],
         "accounts": args.accounts,
     }
-    models = {"structure": fit_variant("structure", plain, y, meta).to_json()}
-    if gnn is not None:
-        models["structure+gnn"] = fit_variant(
-            "structure+gnn", gnn, y, {**meta, "gnn_scores": args.gnn_scores}
-        ).to_json()
-    elif args.out.exists():  # keep a previously fitted GNN variant
-        old = json.loads(args.out.read_text())
-        if "structure+gnn" in old:
-            models["structure+gnn"] = old["structure+gnn"]
+    # Without --no-gnn every variant is refitted; with it the GNN variants of the old file are kept.
+    models = json.loads(args.out.read_text()) if args.no_gnn and args.out.exists() else {}
+    for v in variants:
+        source = GNN_SCORES.get(v)
+        extra = {"gnn_scores": source} if source else {}
+        models[v] = fit_variant(v, frames[source or ""], y, {**meta, **extra}).to_json()
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(models, indent=1))
     tmp.replace(args.out)

@@ -37,6 +37,14 @@ class VerdictParams:
         gnn_blend: share of an account's own GNN score in its account score (rest: its cluster's).
         lone_damping: an account in no cluster gets this share of its own model score (one account
             alone is weak evidence of coordination).
+        lone_gnn_share: for an account in no cluster that has consensus evidence (its ratings against
+            the same entities' other raters, :func:`consensus_deviation`), the share of its own
+            model score next to that evidence (the rest). Chosen with cross-fitted GNN scores: on
+            the reviews regime, scored by a GNN trained without it, 0 to 0.75 tie and 1 loses; on
+            YelpChi (real) every share above 0 loses (docs/detection.md). Accounts without
+            consensus evidence get their model score alone. ``None``: by model, 0 for the shipped
+            default model, 0.5 for one trained on the platform's own labels
+            (``service.pipeline.LONE_GNN_SHARE``).
         null_copies: null copies of the log (:mod:`graphs.null`) scored to calibrate the ring
             threshold; 0 keeps ``ring`` as the threshold.
         null_seed: random seed of the first null copy.
@@ -49,6 +57,7 @@ class VerdictParams:
     lone_suspicious: float = 0.8
     gnn_blend: float = 0.3
     lone_damping: float = 0.5
+    lone_gnn_share: float | None = None
     null_copies: int = 1
     null_seed: int = 0
     fdr: float = 0.05
@@ -163,8 +172,9 @@ def account_scores(
     """Account score in 0..1: its cluster's score blended with its own GNN score if any.
 
     Accounts in no cluster get ``lone_damping`` (one account alone is weak evidence of coordination)
-    times the mean of their own GNN score and their ``lone`` evidence (:func:`consensus_deviation`),
-    whichever of the two exist; 0 with neither.
+    times their ``lone`` evidence (:func:`consensus_deviation`, > 0 where the account has any)
+    blended with their own GNN score at ``lone_gnn_share``; their GNN score alone without such
+    evidence, the evidence alone without a model; 0 with neither.
     """
     n = labels.shape[0]
     in_cluster = labels >= 0
@@ -174,9 +184,15 @@ def account_scores(
         out[in_cluster] = cs
     else:
         out[in_cluster] = (1 - p.gnn_blend) * cs + p.gnn_blend * own[in_cluster]
-    parts = [x[~in_cluster] for x in (own, lone) if x is not None and np.any(x)]
-    if parts:
-        out[~in_cluster] = p.lone_damping * np.mean(parts, axis=0)
+    alone = ~in_cluster
+    ev = lone[alone] if lone is not None else np.zeros(int(alone.sum()))
+    if own is None:
+        out[alone] = p.lone_damping * ev
+    else:
+        mine = own[alone]
+        share = 0.0 if p.lone_gnn_share is None else p.lone_gnn_share
+        blended = (1 - share) * ev + share * mine
+        out[alone] = p.lone_damping * np.where(ev > 0, blended, mine)
     return np.clip(out, 0.0, 1.0)
 
 

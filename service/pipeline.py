@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -209,7 +209,7 @@ def score_log(
         say("scoring accounts with the GNN model")
         t = time.perf_counter()
         own, model_version = _gnn_scores(prep.graph, model)
-        scorer = StructuralScorer.load(variant="structure+gnn")
+        scorer = StructuralScorer.load(variant=scorer_variant(model))
         timings["gnn"] = time.perf_counter() - t
 
     def cluster_scores(prep: Prepared) -> tuple[pd.DataFrame, np.ndarray]:
@@ -310,7 +310,7 @@ def run_detection(
             grown little; docs/incremental.md).
     """
     keep_freed_memory(log.n_events)
-    p = params or DetectParams()
+    p = with_model_defaults(params or DetectParams(), model)
     say = progress or (lambda _msg: None)
     input_log = log
     # The null copy is scored in a second process while this one scores the log (both cores busy).
@@ -390,6 +390,46 @@ def run_detection(
     return Detection(
         acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles, null_scores=null
     )
+
+
+def is_shipped_model(model: str | Path | None) -> bool:
+    """Whether ``model`` is the default model shipped in the package (trained on generated worlds
+    only, so on a user's log it scores a platform it has not seen)."""
+    if model is None:
+        return False
+    if str(model) == "default":
+        return True
+    from gnn.scoring import default_model_path
+
+    try:
+        return Path(model).resolve() == default_model_path().resolve()
+    except OSError:
+        return False
+
+
+def scorer_variant(model: str | Path | None) -> str:
+    """The shipped structural scorer's variant for a run with ``model``: ``structure`` without one,
+    ``structure+gnn`` with the shipped default model (fitted on GNN scores of regimes the GNN had not
+    seen; it leaves the GNN's score out, docs/detection.md), ``structure+trained`` with a model trained
+    on the platform's own labels (``ringscope train``; fitted on a GNN scoring its own training
+    regimes, it weighs the members' mean score)."""
+    if model is None:
+        return "structure"
+    return "structure+gnn" if is_shipped_model(model) else "structure+trained"
+
+
+#: ``VerdictParams.lone_gnn_share`` when left unset: a lone account's own score from the shipped model
+#: is left out next to its consensus evidence (chosen with cross-fitted GNN scores and on YelpChi);
+#: a model trained on the platform's own labels keeps the even blend of before.
+LONE_GNN_SHARE = {"shipped": 0.0, "trained": 0.5}
+
+
+def with_model_defaults(p: DetectParams, model: str | Path | None) -> DetectParams:
+    """``p`` with the knobs whose default depends on the model filled in."""
+    if p.verdict.lone_gnn_share is not None:
+        return p
+    share = LONE_GNN_SHARE["shipped" if model is None or is_shipped_model(model) else "trained"]
+    return replace(p, verdict=replace(p.verdict, lone_gnn_share=share))
 
 
 def _gnn_scores(graph, model: str | Path) -> tuple[np.ndarray, str]:
