@@ -1,6 +1,6 @@
 """Detection quality across regimes of generated worlds, and on the real YelpChi review log.
 
-    python -m bench.robustness [--accounts 30000] [--seeds 2] [--regimes hours,day] [--no-yelpchi]
+    python -m bench.robustness [--accounts 30000] [--seeds 2] [--regimes hours,day] [--no-yelpchi] [--loro]
                                [--detectors default,structure,reference] [--json out/robustness.json]
 
 For every regime of :data:`graphs.synthetic.regimes.REGIMES` and every evaluation seed (9000 + i,
@@ -9,6 +9,11 @@ never used for fitting anything) it generates a world and runs each detector on 
 * ``default``: ``ringscope detect`` as shipped (structural evidence + the default GNN model);
 * ``structure``: ``ringscope detect --structure-only``;
 * ``reference``: the simple co-action detector of :mod:`bench.reference`.
+
+With ``--loro`` a fit regime's worlds are scored by models that never saw it: the default-config GNN
+trained on the other fit regimes (:mod:`bench.gnn_folds`) in place of the shipped one, and the
+structural scorers fitted on the other fit regimes' tuning worlds; every regime is then a held-out
+measurement ("fitted on" False everywhere).
 
 It prints ring recall and ring precision (Jaccard >= 0.5), account ROC-AUC and AP, benign false
 positives (share of benign accounts seen in the log with verdict ``ring``; and among benign
@@ -55,21 +60,57 @@ def benign_fp(accounts: pd.DataFrame, labels: pd.DataFrame) -> float:
     return float(flagged[y == 0].mean()) if (y == 0).any() else float("nan")
 
 
-def evaluate_world(regime: str, n_accounts: int, seed: int, detectors: list[str]) -> list[dict]:
-    """Every detector on one generated world of a regime."""
+def left_out_models(regime: str) -> dict | None:
+    """For ``--loro``: the models a fit regime's worlds are scored with when it is left out of every
+    fit, namely the default-config GNN trained without it (:mod:`bench.gnn_folds`) and both scorer
+    variants fitted on the other fit regimes' tuning worlds (:mod:`bench.scorer_loro`'s cross-fitted
+    features, :data:`bench.calibrate.SETTINGS`). None for a held-out regime (the shipped models
+    never saw it)."""
+    from bench.calibrate import fit_variant
+    from bench.gnn_folds import fold_dir, fold_models
+    from bench.scorer_loro import GNN_FEATURE, load_worlds
+    from graphs.synthetic.regimes import FIT_REGIMES
+
+    if regime not in FIT_REGIMES:
+        return None
+    fold_models()  # trains the folds that are missing
+    others = [w for w in load_worlds(2, 40_000, False, "fold") if w["regime"] != regime]
+    x = pd.concat([w["real"].drop(columns="size") for w in others], ignore_index=True)
+    y = np.concatenate([w["y"] for w in others])
+    return {
+        "model": fold_dir(regime, 2, 30_000),
+        "default": fit_variant("structure+gnn", x, y, {"left_out_regime": regime}),
+        "structure": fit_variant("structure", x.drop(columns=GNN_FEATURE), y, {"left_out_regime": regime}),
+    }
+
+
+def evaluate_world(
+    regime: str, n_accounts: int, seed: int, detectors: list[str], loro: bool = False
+) -> list[dict]:
+    """Every detector on one generated world of a regime (``loro``: a fit regime is scored with the
+    models fitted without it, :func:`left_out_models`)."""
+    from graphs.scoring import VerdictParams
     from graphs.synthetic.regimes import generate_regime_world
-    from service.pipeline import run_detection
+    from service.pipeline import LONE_GNN_SHARE, DetectParams, run_detection
 
     world = generate_regime_world(regime, n_accounts, seed)
     log = EventLog.from_frame(world.events, source=f"{regime} world {seed}")
     accounts = world.accounts.set_index("account_id")
     labels = world.labels.set_index("account_id")
+    left_out = left_out_models(regime) if loro else None
     rows = []
     for name in detectors:
         t = time.perf_counter()
         if name == "reference":
             acc, clu = reference_detect(log)
             extra = {}
+        elif left_out is not None:
+            # The fold GNN stands in for the shipped model: the knobs the shipped model gets.
+            model = left_out["model"] if name == "default" else None
+            p = DetectParams(verdict=VerdictParams(lone_gnn_share=LONE_GNN_SHARE["shipped"]))
+            det = run_detection(log, accounts, model=model, params=p, scorer=left_out[name])
+            acc, clu = det.accounts, det.clusters
+            extra = {"expected_false_rings": det.params.get("expected_false_rings")}
         else:
             det = run_detection(log, accounts, model="default" if name == "default" else None)
             acc, clu = det.accounts, det.clusters
@@ -82,6 +123,7 @@ def evaluate_world(regime: str, n_accounts: int, seed: int, detectors: list[str]
                 "regime": regime,
                 "seed": seed,
                 "detector": name,
+                "models": "left out" if left_out is not None else "shipped",
                 "seconds": round(seconds, 2),
                 "events": len(world.events),
                 **{k: q.get(k) for k in KEYS},
@@ -107,7 +149,8 @@ def regime_table(rows: list[dict]) -> pd.DataFrame:
 
     df = pd.DataFrame(rows)
     out = df.groupby(["regime", "detector"], sort=False)[KEYS + ["seconds"]].mean()
-    out.insert(0, "fitted on", [r in FIT_REGIMES for r, _ in out.index])
+    left = set(df.loc[df.get("models", pd.Series("shipped", index=df.index)) == "left out", "regime"])
+    out.insert(0, "fitted on", [r in FIT_REGIMES and r not in left for r, _ in out.index])
     return out
 
 
@@ -268,6 +311,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="folder of yelpchi_eventlog.zip (default: RINGSCOPE_DATA, then ../shared/data)",
     )
+    ap.add_argument(
+        "--loro",
+        action="store_true",
+        help="score each fit regime with the GNN and scorers fitted without it (bench.gnn_folds, "
+        "bench.scorer_loro): every regime then measures models that never saw it",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     regimes = list(REGIMES) if args.regimes == "all" else args.regimes.split(",")
@@ -277,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_worlds:
         for regime in regimes:
             for i in range(args.seeds):
-                rows += evaluate_world(regime, args.accounts, args.seed_base + i, detectors)
+                rows += evaluate_world(regime, args.accounts, args.seed_base + i, detectors, args.loro)
         pd.set_option("display.width", 220)
         pd.set_option("display.max_columns", 30)
         table = regime_table(rows)

@@ -198,19 +198,20 @@ def score_log(
     model: str | Path | None,
     p: DetectParams,
     say: Progress,
+    scorer: StructuralScorer | None = None,
 ) -> Scored:
-    """Graph, communities, model scores, membership refinements and cluster scores of one log."""
+    """Graph, communities, model scores, membership refinements and cluster scores of one log
+    (``scorer``: the cluster scorer to use instead of the shipped one of the model's variant)."""
     prep = prepare(log, accounts, p, say)
     timings = prep.timings
     own = None
     model_version = "structure-only"
-    scorer = StructuralScorer.load(variant="structure")
     if model is not None:
         say("scoring accounts with the GNN model")
         t = time.perf_counter()
         own, model_version = _gnn_scores(prep.graph, model)
-        scorer = StructuralScorer.load(variant=scorer_variant(model))
         timings["gnn"] = time.perf_counter() - t
+    scorer = scorer or StructuralScorer.load(variant=scorer_variant(model))
 
     def cluster_scores(prep: Prepared) -> tuple[pd.DataFrame, np.ndarray]:
         feats = prep.features if own is None else with_mean_model_score(prep.features, prep.labels, own)
@@ -231,14 +232,18 @@ def score_log(
 
 
 def null_ring_scores(
-    log: EventLog, accounts: pd.DataFrame | None, model: str | Path | None, p: DetectParams
+    log: EventLog,
+    accounts: pd.DataFrame | None,
+    model: str | Path | None,
+    p: DetectParams,
+    scorer: StructuralScorer | None = None,
 ) -> np.ndarray:
     """Scores of the ring-sized clusters of the log's null copies (:mod:`graphs.null`), all copies."""
     keep_freed_memory(log.n_events)  # also in the null copy's own process
     out = []
     for i in range(p.verdict.null_copies):
         copy, null_acc = null_log(log, accounts, seed=p.verdict.null_seed + i)
-        scored = score_log(copy, null_acc, model, p, lambda _msg: None)
+        scored = score_log(copy, null_acc, model, p, lambda _msg: None, scorer)
         size = scored.prep.ctx.size
         out.append(scored.score[size >= p.verdict.min_ring_size])
     return np.concatenate(out) if out else np.zeros(0)
@@ -259,7 +264,7 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def _start_null(log: EventLog, accounts, model, p: DetectParams):
+def _start_null(log: EventLog, accounts, model, p: DetectParams, scorer=None):
     """Starts scoring the null copies in a spawned process; None when the log is small or it fails."""
     if log.n_events < PARALLEL_NULL_EVENTS or workers() < 2 or p.graph.engine == "spark":
         # Spark already spreads its work over the cores; a second process would start a second JVM.
@@ -269,12 +274,12 @@ def _start_null(log: EventLog, accounts, model, p: DetectParams):
 
     try:
         pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-        return pool, pool.submit(null_ring_scores, log, accounts, model, p)
+        return pool, pool.submit(null_ring_scores, log, accounts, model, p, scorer)
     except (OSError, RuntimeError):
         return None
 
 
-def _finish_null(background, log: EventLog, accounts, model, p: DetectParams) -> np.ndarray:
+def _finish_null(background, log: EventLog, accounts, model, p: DetectParams, scorer=None) -> np.ndarray:
     """The null copies' ring-sized cluster scores: from the background process, or computed here."""
     if background is not None:
         pool, future = background
@@ -284,7 +289,7 @@ def _finish_null(background, log: EventLog, accounts, model, p: DetectParams) ->
             pass
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    return null_ring_scores(log, accounts, model, p)
+    return null_ring_scores(log, accounts, model, p, scorer)
 
 
 def run_detection(
@@ -294,6 +299,7 @@ def run_detection(
     params: DetectParams | None = None,
     progress: Progress | None = None,
     null_scores: np.ndarray | None = None,
+    scorer: StructuralScorer | None = None,
 ) -> Detection:
     """Runs the whole pipeline on a validated log.
 
@@ -308,6 +314,8 @@ def run_detection(
             earlier version of) the same log, with the same knobs and model: the ring threshold is
             calibrated on them and no null copy is scored (``ringscope update`` while the log has
             grown little; docs/incremental.md).
+        scorer: a cluster scorer to use instead of the shipped one (``bench.robustness --loro``
+            scores each fit regime with the scorer fitted without it).
     """
     keep_freed_memory(log.n_events)
     p = with_model_defaults(params or DetectParams(), model)
@@ -315,8 +323,8 @@ def run_detection(
     input_log = log
     # The null copy is scored in a second process while this one scores the log (both cores busy).
     reuse = null_scores is not None and p.verdict.null_copies > 0
-    background = None if reuse or p.verdict.null_copies == 0 else _start_null(log, accounts, model, p)
-    scored = score_log(log, accounts, model, p, say)
+    background = None if reuse or p.verdict.null_copies == 0 else _start_null(log, accounts, model, p, scorer)
+    scored = score_log(log, accounts, model, p, say, scorer)
     prep, feats, c_score, own, model_version = (
         scored.prep,
         scored.features,
@@ -351,7 +359,7 @@ def run_detection(
             null = np.asarray(null_scores, dtype=np.float64)
         else:
             say("scoring the log's null copy (synchrony destroyed)")
-            null = _finish_null(background, input_log, accounts, model, p)
+            null = _finish_null(background, input_log, accounts, model, p, scorer)
         ring_threshold, calibration = calibrate(c_score[ctx.size >= p.verdict.min_ring_size], null, p.verdict)
         calibration["null_reused"] = reuse
         timings["null"] = time.perf_counter() - t

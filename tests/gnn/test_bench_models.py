@@ -187,3 +187,28 @@ def test_scorer_loro_choose_prefers_fewer_features_on_a_tie():
     assert choose(tie)["features"] == "-age,activity,gnn"  # within 0.005: one feature fewer
     tie = table(("-gnn", 1.0, 0.866, 0.43), ("-gnn", 0.1, 0.866, 0.43), ("all", 0.1, 0.87, 0.2))
     assert choose(tie)["C"] == 0.1 and choose(tie)["features"] == "-gnn"  # the worst regime first
+
+
+def test_robustness_loro_scores_a_fit_regime_with_models_that_never_saw_it(monkeypatch):
+    """bench.robustness --loro: a fit regime's scorers are fitted on the other regimes' worlds only;
+    a held-out regime keeps the shipped models."""
+    import pandas as pd
+
+    from bench import gnn_folds, robustness, scorer_loro
+
+    def world(regime: str, level: float) -> dict:
+        real = pd.DataFrame({"size": [5, 6, 7, 8], "a": [level, level, level + 1, level + 1]})
+        real["mean_gnn_score"] = [0.1, 0.2, 0.9, 0.8]
+        return {"regime": regime, "real": real, "y": np.array([0, 0, 1, 1])}
+
+    worlds = [world("minutes", 0.0), world("day", 100.0), world("reviews", 20.0)]
+    monkeypatch.setattr(scorer_loro, "load_worlds", lambda *a, **k: worlds)
+    monkeypatch.setattr(gnn_folds, "fold_models", lambda *a, **k: {})
+    assert robustness.left_out_models("quiet") is None  # held out: the shipped models
+    got = robustness.left_out_models("day")
+    assert got["model"].name == "without_day"
+    for variant in ("default", "structure"):
+        scorer = got[variant]
+        assert scorer.meta["left_out_regime"] == "day"
+        assert scorer.mean[scorer.feature_names.index("a")] == 10.5  # minutes (0.5) and reviews (20.5)
+    assert "mean_gnn_score" not in got["structure"].feature_names
