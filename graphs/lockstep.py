@@ -128,13 +128,17 @@ def detach_passive(
     passive: tuple[str, ...] = ("interaction",),
     max_own: float = 0.5,
     min_size: int = 3,
+    max_share: float = 1.0,
 ) -> np.ndarray:
     """New labels without the members that are tied to a flagged cluster only by being interacted with.
 
     A ring promotes someone: it follows and messages a customer, likes the customer's posts. The
     customer then sits inside the ring's community by ``interaction`` edges alone, sharing nothing
     with the members and never acting with them. Such a member, whose own model score is low, leaves
-    the cluster (its verdict becomes its own). Without a model (``own`` None) nobody is detached.
+    the cluster (its verdict becomes its own). Without a model (``own`` None) nobody is detached. A
+    cluster of which at least ``max_share`` would leave stays whole: customers are a minority of the
+    ring that serves them; a group held together by interactions alone (a pod) is not a ring plus
+    its customers.
 
     Returns:
         The labels (the same array when nothing changes), renumbered as communities are, dropping
@@ -158,6 +162,11 @@ def detach_passive(
     in_cand = (labels >= 0) & cand[np.where(labels >= 0, labels, -1)]
     # Members with no edge inside at all came in through the lockstep pass: they stay.
     drop = in_cand & (active_w == 0) & (passive_w > 0) & (own < max_own)
+    if drop.any() and max_share < 1.0:
+        members = np.bincount(labels[in_cand], minlength=ctx.n_clusters)
+        leaving = np.bincount(labels[drop], minlength=ctx.n_clusters)
+        whole = leaving >= max_share * np.maximum(members, 1)
+        drop &= ~whole[np.where(labels >= 0, labels, 0)]
     if not drop.any():
         return labels
     out = labels.copy()

@@ -43,6 +43,11 @@ class RefineParams:
             its members.
         detach_passive: members tied only by being interacted with, with a low model score, leave.
         detach_max_own: "a low model score": below this.
+        detach_max_share: ``detach`` leaves a cluster whole when at least this share of it would go:
+            customers are fewer than the ring that promotes them, and a cluster held together by
+            follows and likes alone is an interaction-driven group (a pod), not a ring and its
+            customers (fit regimes' tuning seeds 3000-3003: every drop of that size but one took a
+            pod's 166 members, the rest took 3-account clusters; docs/detection.md).
         detach_unsynced_share: members without a synchrony edge inside leave a flagged cluster in
             which at least this share of members has one (a synchrony-driven cluster); members
             that took part in ``lockstep_min_targets`` of the cluster's campaigns stay.
@@ -56,10 +61,18 @@ class RefineParams:
     campaign_min_share: float = 0.2
     detach_passive: bool = True
     detach_max_own: float = 0.5
+    detach_max_share: float = 0.5
     detach_unsynced_share: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("merge_ratio", "lockstep_min_share", "campaign_overlap", "campaign_min_share"):
+        names = (
+            "merge_ratio",
+            "lockstep_min_share",
+            "campaign_overlap",
+            "campaign_min_share",
+            "detach_max_share",
+        )
+        for name in names:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"refine.{name} must be in [0, 1]")
         if self.lockstep_min_targets < 0 or self.campaign_min_shared < 1:
@@ -114,7 +127,12 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
                 "detach",
                 "detaching members tied only by being interacted with",
                 lambda labels, edges, ctx, flagged: detach_passive(
-                    ctx, flagged, own, max_own=p.detach_max_own, min_size=min_size
+                    ctx,
+                    flagged,
+                    own,
+                    max_own=p.detach_max_own,
+                    min_size=min_size,
+                    max_share=p.detach_max_share,
                 ),
             )
         )

@@ -243,6 +243,10 @@ def test_passive_member_leaves_but_lockstep_member_stays() -> None:
     assert out[code["customer"]] == -1
     assert out[code["straggler"]] == 0 and out[code["member"]] == 0
     assert detach_passive(ctx, np.array([0]), None) is ctx.labels
+    # One of five would leave: a customer at max_share 0.5, but at 0.2 the cluster counts as held
+    # together by its interactions (a pod) and stays whole.
+    assert detach_passive(ctx, np.array([0]), own, max_share=0.5)[code["customer"]] == -1
+    assert detach_passive(ctx, np.array([0]), own, max_share=0.2) is ctx.labels
 
 
 def test_clustering_and_fitting_leave_global_random_state_alone() -> None:
