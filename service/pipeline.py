@@ -395,6 +395,8 @@ def run_detection(
             reason += f"; against a ring: {'; '.join(against)}"
         evidence[key]["verdict_reason"] = reason
     run_params = _run_params(p, model, timings, prep.graph, log.source, calibration)
+    if scorer is not None:
+        run_params["cluster_scorer"] = "given"
     return Detection(
         acc, clusters, evidence, edges, model_version, params=run_params, profiles=profiles, null_scores=null
     )
@@ -488,6 +490,7 @@ def _run_params(p: DetectParams, model, timings: dict, graph, source: str, calib
         "relation_weights": p.relation_weights,
         "refine": asdict(p.refine),
         "model": str(model),
+        "cluster_scorer": scorer_variant(model),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "graph_timings_s": {k: round(v, 3) for k, v in graph.meta.get("timings", {}).items()},
         "source": source,

@@ -53,3 +53,17 @@ def test_the_model_decides_the_scorer_variant_and_the_lone_share(tmp_path):
     assert with_model_defaults(p, tmp_path / "my-model").verdict.lone_gnn_share == 0.5
     mine = DetectParams(verdict=VerdictParams(lone_gnn_share=0.25))
     assert with_model_defaults(mine, "default").verdict.lone_gnn_share == 0.25  # a set value stays
+
+
+def test_a_run_records_which_cluster_scorer_it_used():
+    import pandas as pd
+
+    from graphs.events import EventLog
+    from service.pipeline import run_detection
+
+    t0 = 1767225600
+    rows = [(f"a{i}", t0 + 30 * i, "like", "content", f"c{i % 3}") for i in range(12)]
+    log = EventLog.from_frame(
+        pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    )
+    assert run_detection(log, model=None).params["cluster_scorer"] == "structure"
