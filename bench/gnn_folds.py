@@ -20,13 +20,10 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from bench.gnn_loro import ROOT, TRAIN_SEED, world_inputs
+from bench.gnn_loro import ROOT, TRAIN_SEED, train_without, world_inputs
 from gnn.config import load_config
-from gnn.scoring import disjoint_union, load_model_dir
-from gnn.train import save_model, train
+from gnn.scoring import load_model_dir
+from gnn.train import save_model
 from graphs.synthetic.regimes import FIT_REGIMES
 
 CACHE = ROOT / "out" / "gnn_folds"
@@ -35,19 +32,6 @@ CONFIG = ROOT / "gnn" / "default_model" / "config.yaml"
 
 def fold_dir(left_out: str, n_worlds: int, n_accounts: int) -> Path:
     return CACHE / f"{n_worlds}x{n_accounts}" / f"without_{left_out}"
-
-
-def train_without(records: dict, left_out: str, cfg):
-    """The config trained on the records ``(regime, seed) -> world inputs`` of every regime but
-    ``left_out`` (their ring-grouped train / validation masks): ``(scorer, metrics, feature names)``."""
-    train_recs = [r for (regime, _), r in records.items() if regime != left_out]
-    if not train_recs:
-        raise ValueError(f"no training worlds left without {left_out!r}")
-    data = disjoint_union([r["data"] for r in train_recs])
-    tr = torch.from_numpy(np.concatenate([r["train"] for r in train_recs]))
-    va = torch.from_numpy(np.concatenate([r["val"] for r in train_recs]))
-    scorer, metrics = train(cfg, data, tr, va)
-    return scorer, metrics, scorer.feature_names_ or list(train_recs[0]["names"])
 
 
 def fold_models(n_worlds: int = 2, n_accounts: int = 30_000, fresh: bool = False) -> dict:

@@ -83,15 +83,24 @@ def relative(rec: dict) -> dict:
     return {**rec, "data": data}
 
 
-def fold(records: dict, left_out: str, drop: tuple[str, ...], cfg) -> dict:
-    """Train on every regime but ``left_out`` (the config's ``exclude_features`` set to ``drop``),
-    score ``left_out``'s worlds."""
-    train_recs = [r for (reg, _), r in records.items() if reg != left_out]
-    test_recs = [r for (reg, _), r in records.items() if reg == left_out]
+def train_without(records: dict, left_out: str, cfg):
+    """The config trained on the records ``(regime, seed) -> world inputs`` of every regime but
+    ``left_out`` (their ring-grouped train / validation masks): ``(scorer, metrics, feature names)``."""
+    train_recs = [r for (regime, _), r in records.items() if regime != left_out]
+    if not train_recs:
+        raise ValueError(f"no training worlds left without {left_out!r}")
     data = disjoint_union([r["data"] for r in train_recs])
     tr = torch.from_numpy(np.concatenate([r["train"] for r in train_recs]))
     va = torch.from_numpy(np.concatenate([r["val"] for r in train_recs]))
-    scorer, _ = train(cfg.model_copy(update={"exclude_features": list(drop)}), data, tr, va)
+    scorer, metrics = train(cfg, data, tr, va)
+    return scorer, metrics, scorer.feature_names_ or list(train_recs[0]["names"])
+
+
+def fold(records: dict, left_out: str, drop: tuple[str, ...], cfg) -> dict:
+    """Train on every regime but ``left_out`` (the config's ``exclude_features`` set to ``drop``),
+    score ``left_out``'s worlds."""
+    test_recs = [r for (reg, _), r in records.items() if reg == left_out]
+    scorer, _, _ = train_without(records, left_out, cfg.model_copy(update={"exclude_features": list(drop)}))
     ys, ss = [], []
     for r in test_recs:
         y = r["data"].y.numpy()

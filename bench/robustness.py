@@ -31,6 +31,7 @@ products, mean size of the same-product same-day burst; and the same plus the lo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -60,12 +61,13 @@ def benign_fp(accounts: pd.DataFrame, labels: pd.DataFrame) -> float:
     return float(flagged[y == 0].mean()) if (y == 0).any() else float("nan")
 
 
+@functools.cache
 def left_out_models(regime: str) -> dict | None:
     """For ``--loro``: the models a fit regime's worlds are scored with when it is left out of every
     fit, namely the default-config GNN trained without it (:mod:`bench.gnn_folds`) and both scorer
     variants fitted on the other fit regimes' tuning worlds (:mod:`bench.scorer_loro`'s cross-fitted
     features, :data:`bench.calibrate.SETTINGS`). None for a held-out regime (the shipped models
-    never saw it)."""
+    never saw it). Cached: every seed of a regime uses the same ones."""
     from bench.calibrate import fit_variant
     from bench.gnn_folds import fold_dir, fold_models
     from bench.scorer_loro import GNN_FEATURE, load_worlds
@@ -104,15 +106,14 @@ def evaluate_world(
         if name == "reference":
             acc, clu = reference_detect(log)
             extra = {}
-        elif left_out is not None:
-            # The fold GNN stands in for the shipped model: the knobs the shipped model gets.
-            model = left_out["model"] if name == "default" else None
-            p = DetectParams(verdict=VerdictParams(lone_gnn_share=LONE_GNN_SHARE["shipped"]))
-            det = run_detection(log, accounts, model=model, params=p, scorer=left_out[name])
-            acc, clu = det.accounts, det.clusters
-            extra = {"expected_false_rings": det.params.get("expected_false_rings")}
         else:
-            det = run_detection(log, accounts, model="default" if name == "default" else None)
+            model, kw = ("default" if name == "default" else None), {}
+            if left_out is not None:
+                # The fold GNN stands in for the shipped model, with the knobs the shipped model gets.
+                model = left_out["model"] if name == "default" else None
+                p = DetectParams(verdict=VerdictParams(lone_gnn_share=LONE_GNN_SHARE["shipped"]))
+                kw = {"params": p, "scorer": left_out[name]}
+            det = run_detection(log, accounts, model=model, **kw)
             acc, clu = det.accounts, det.clusters
             extra = {"expected_false_rings": det.params.get("expected_false_rings")}
         seconds = time.perf_counter() - t

@@ -135,7 +135,7 @@ def test_gnn_folds_train_each_model_without_its_regime(monkeypatch):
     import torch
     from torch_geometric.data import Data
 
-    from bench import gnn_folds
+    from bench import gnn_folds, gnn_loro
     from bench.scorer_loro import regime_gnns
 
     def record(n: int) -> dict:
@@ -157,7 +157,8 @@ def test_gnn_folds_train_each_model_without_its_regime(monkeypatch):
         seen.append((int(data.num_nodes), int(train_mask.sum()), int(val_mask.sum())))
         return Fitted(), {}
 
-    monkeypatch.setattr(gnn_folds, "train", fake_train)
+    monkeypatch.setattr(gnn_loro, "train", fake_train)
+    assert gnn_folds.train_without is gnn_loro.train_without  # one training of a fold for both benches
     _, _, names = gnn_folds.train_without(records, "minutes", cfg=None)
     assert seen == [(18, 8, 10)] and names == ["a", "b"]  # day's 7 and reviews' 11, no minutes world
     gnn_folds.train_without(records, "reviews", cfg=None)
@@ -204,6 +205,7 @@ def test_robustness_loro_scores_a_fit_regime_with_models_that_never_saw_it(monke
     worlds = [world("minutes", 0.0), world("day", 100.0), world("reviews", 20.0)]
     monkeypatch.setattr(scorer_loro, "load_worlds", lambda *a, **k: worlds)
     monkeypatch.setattr(gnn_folds, "fold_models", lambda *a, **k: {})
+    robustness.left_out_models.cache_clear()
     assert robustness.left_out_models("quiet") is None  # held out: the shipped models
     got = robustness.left_out_models("day")
     assert got["model"].name == "without_day"
@@ -212,3 +214,4 @@ def test_robustness_loro_scores_a_fit_regime_with_models_that_never_saw_it(monke
         assert scorer.meta["left_out_regime"] == "day"
         assert scorer.mean[scorer.feature_names.index("a")] == 10.5  # minutes (0.5) and reviews (20.5)
     assert "mean_gnn_score" not in got["structure"].feature_names
+    robustness.left_out_models.cache_clear()  # nothing fitted on these fakes outlives the test
