@@ -96,13 +96,16 @@ class CampaignPairs:
         return cls(i64, f64, f64.copy(), i64.copy(), i64.copy(), stats)
 
 
-def _variant(account, target, time, bucket, n: int, cap: int, quiet: int, min_shared: int, act=None):
+def _variant(
+    account, target, time, bucket, n: int, cap: int, quiet: int, min_shared: int, act=None, source=None
+):
     """One (window, grid) variant: the cell pairs sharing ``min_shared`` or more eligible accounts
     (in 2 to ``quiet`` cells of at most ``cap`` accounts).
 
     ``act`` (or None when no account has two rows at one instant) numbers each row's act, its
     (account, time): an account in both cells through one act (a post naming a URL and its domain)
-    is not counted in their overlap.
+    is not counted in their overlap. ``source`` (or None) gives each row's target's source
+    (:mod:`graphs.sources`, -1 for none): two cells of one source are never paired.
 
     Returns ``(cell, account, time of each kept row, A, B, count, mu, cells >= 2)``."""
     cell, _ = pd.factorize(target * (np.int64(bucket.max()) + 1) + bucket)
@@ -124,6 +127,11 @@ def _variant(account, target, time, bucket, n: int, cap: int, quiet: int, min_sh
         prod.data[prod.data < min_shared] = 0
         prod.eliminate_zeros()
     A, B, cnt = pairs(prod)
+    if source is not None and A.size:
+        src = np.full(size.size, -1, dtype=np.int64)
+        src[cell] = source
+        other = (src[A] < 0) | (src[A] != src[B])
+        A, B, cnt = A[other], B[other], cnt[other]
     if not A.size:
         return c, a, t, A, B, cnt, cnt.astype(np.float64), n_cells
     # The time-local null: S(t, u) = sum_a d_a(t) d_a(u), d (d - 1) on the diagonal.
@@ -160,6 +168,7 @@ def campaign_pairs(
     resolution: int = 1,
     quiet: int = 10,
     min_shared: int = 3,
+    source: np.ndarray | None = None,
 ) -> CampaignPairs:
     """The campaign-group test (module docstring) on first actions ``(account, target, time)``, one
     row per (account, target).
@@ -174,6 +183,8 @@ def campaign_pairs(
             fan of a pod member liking all her posts would otherwise ride on the pod's evidence).
         min_shared: a cell pair needs this many shared accounts: a group (two accounts sharing
             two cells is the pairwise test's question).
+        source: optional int [rows], the source of each row's target (:mod:`graphs.sources`; -1
+            for none): cells of one source are not paired (a creator's fans in two of her posts).
     """
     windows = effective_windows(windows, resolution)
     account = np.asarray(account, dtype=np.int64)
@@ -189,7 +200,7 @@ def campaign_pairs(
     for w in windows:
         h, _ = half_cells(time, w)
         for bucket in (h // 2, (h + 1) // 2):
-            v = _variant(account, target, time, bucket, n, cell_cap, quiet, min_shared, act)
+            v = _variant(account, target, time, bucket, n, cell_cap, quiet, min_shared, act, source)
             if v is None:
                 continue
             c, a, t, A, B, cnt, mu, n_cells = v

@@ -77,6 +77,9 @@ class GraphParams:
         campaign_min_shared: the accounts two cells must share to be a campaign group.
         campaign_cell_cap: cells with more accounts are left out of the campaign-group test (viral
             moments: their likers fill the window's other big cells by necessity).
+        campaign_skip_same_source: the campaign-group test never pairs two cells whose targets have
+            the same source (a creator's posts, :mod:`graphs.sources`): her fans in two of her posts
+            share an interest, not a campaign.
         target_cap: targets acted on by more accounts than this in all are left out of ``coaction``.
         sync_min_count: a pair needs this many co-actions (distinct targets) at one window.
         presence_min_count: a pair needs this many co-present windows at one window for ``id_time``.
@@ -107,6 +110,7 @@ class GraphParams:
     campaign_quiet: int = 10
     campaign_min_shared: int = 3
     campaign_cell_cap: int = 250
+    campaign_skip_same_source: bool = True
     target_cap: int = 2000
     sync_min_count: int = 2
     presence_min_count: int = 2

@@ -32,6 +32,7 @@ from .incidence import Incidence, build_incidence, run_ids, run_starts, sort_row
 from .params import CANONICAL_RELATIONS, GraphParams
 from .projection import Relation, idf, pairs, project, squash
 from .roles import Roles
+from .sources import entity_sources
 from .synchrony import SyncParams, SyncStats, synchrony_relation, time_resolution
 
 __all__ = [
@@ -192,13 +193,15 @@ def target_rows(
     roles: Roles,
     params: GraphParams,
     resolution: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """The first action of each account on each target: ``(account, target, time, weight)``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The first action of each account on each target: ``(account, target, time, weight, source)``.
 
     One act can name several targets at one instant (a post's URL, hashtag and domain): such rows
     get weight ``1 / sqrt(k)`` each (``k`` rows of the account at that instant), so that the act
-    co-occurs at most once in all; ``weight`` is None when no two rows share an instant, and on logs
-    whose timestamps are coarser than a minute (there, one instant holds a whole day's acts).
+    co-occurs at most once in all (not on logs whose timestamps are coarser than a minute: there,
+    one instant holds a whole day's acts); ``weight`` is None when every row weighs 1. ``source`` is
+    each row's target's source (:mod:`graphs.sources`, -1: none) for the campaign-group test, None
+    when the log has no sources or ``params.campaign_skip_same_source`` is off.
     """
     if params.coaction_actions is not None:
         codes = [log.action_code(a) for a in params.coaction_actions]
@@ -214,18 +217,24 @@ def target_rows(
         k = np.bincount(codes)[codes]
         if (k > 1).any():
             weight = 1.0 / np.sqrt(k)
-    return account, target, first, weight
+    source = None
+    if params.campaign_skip_same_source and params.campaign_windows and account.size:
+        codes = np.array([log.type_code(t) for t in roles.targets], dtype=np.int64)
+        source = entity_sources(log, codes)[target]
+        if (source < 0).all():
+            source = None
+    return account, target, first, weight, source
 
 
 def coaction_relation(
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
     n_accounts: int,
     params: GraphParams,
     resolution: int,
 ) -> tuple[Relation, SyncStats]:
     """``coaction``: pairs that act on the same targets within a window more often than chance."""
     sync = coaction_sync_params(params)
-    account, target, first, weight = rows
+    account, target, first, weight, _ = rows
     return synchrony_relation("coaction", account, target, first, n_accounts, sync, resolution, weight)
 
 
@@ -355,7 +364,7 @@ def build_relations(
 def add_campaigns(
     coaction: Relation,
     stats: SyncStats,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
     n_accounts: int,
     params: GraphParams,
     resolution: int,
@@ -365,7 +374,7 @@ def add_campaigns(
     test's own stats (None when ``params.campaign_windows`` is empty). Shared by both engines."""
     if not params.campaign_windows:
         return coaction, stats, None
-    account, target, first, _ = rows
+    account, target, first, _, source = rows
     found = campaign_pairs(
         account,
         target,
@@ -377,6 +386,7 @@ def add_campaigns(
         resolution,
         params.campaign_quiet,
         params.campaign_min_shared,
+        source,
     )
     return merge_campaigns(coaction, stats, found, n_accounts)
 

@@ -1,0 +1,65 @@
+"""Where a target comes from: the account that created it, inferred from the log.
+
+Fans of one creator like most of her posts, each soon after it appears: her quiet fans fill the cells
+of post after post together, which the campaign-group test's configuration null
+(:mod:`graphs.campaigns`) reads as a campaign, while it is one shared interest. A ring serving
+customers fills the cells of many unrelated sources' targets. So the campaign-group test never pairs
+two cells of one source (``GraphParams.campaign_skip_same_source``). The pairwise test
+(:mod:`graphs.synchrony`) is left as it is: counting a pair's co-actions on one source once there
+was measured and cost rings (docs/detection.md, "Fans of one creator").
+
+A target's *source* is read from the log's structure, never from names:
+
+* an action is a **creation** action when almost every entity it occurs on has exactly one such row
+  and it is the entity's first event (a ``post`` on a piece of content; not a ``review`` of a
+  product, not a ``like``): :func:`creation_actions`, at least :data:`CREATION_SHARE` of its rows
+  (and :data:`CREATION_MIN_ROWS` rows);
+* the source of an entity created that way is its creator; an entity that names an acting account
+  (a followed account) is its own source; every other target has none (``-1``) and counts as its
+  own source (product reviews, URLs, hashtags: unchanged).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .events import EventLog
+
+#: Share of an action's rows that must be the single, first row of their entity.
+CREATION_SHARE = 0.95
+#: Fewer rows than this never make an action a creation action.
+CREATION_MIN_ROWS = 20
+
+
+def creation_actions(log: EventLog, target_codes: np.ndarray | None = None) -> list[int]:
+    """Codes of the log's creation actions (module docstring), among rows of ``target_codes``
+    (entity type codes; None = every type)."""
+    if not log.n_events:
+        return []
+    on = np.ones(log.n_events, dtype=bool)
+    if target_codes is not None:
+        on = np.isin(log.entity_type, target_codes)[log.entity]
+    origin = log.entity_origin
+    out = []
+    for code in range(len(log.actions)):
+        rows = on & (log.action == code)
+        n = int(rows.sum())
+        if n < CREATION_MIN_ROWS:
+            continue
+        ent = log.entity[rows]
+        once = np.bincount(ent, minlength=log.n_entities)[ent] == 1
+        first = origin[ent] == log.account[rows]
+        if float((once & first).mean()) >= CREATION_SHARE:
+            out.append(code)
+    return out
+
+
+def entity_sources(log: EventLog, target_codes: np.ndarray | None = None) -> np.ndarray:
+    """int32 [n_entities]: each entity's source account (module docstring), -1 where it has none."""
+    out = np.full(log.n_entities, -1, dtype=np.int32)
+    for code in creation_actions(log, target_codes):
+        rows = log.action == code
+        out[log.entity[rows]] = log.account[rows]
+    named = log.entity_account >= 0
+    out[named] = log.entity_account[named]
+    return out
