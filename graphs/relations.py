@@ -219,8 +219,8 @@ def target_rows(
             weight = 1.0 / np.sqrt(k)
     source = None
     if params.campaign_skip_same_source and params.campaign_windows and account.size:
-        codes = np.array([log.type_code(t) for t in roles.targets], dtype=np.int64)
-        source = entity_sources(log, codes)[target]
+        target_types = np.array([log.type_code(t) for t in roles.targets], dtype=np.int64)
+        source = entity_sources(log, target_types)[target]
         if (source < 0).all():
             source = None
     return account, target, first, weight, source

@@ -31,14 +31,25 @@ CREATION_SHARE = 0.95
 CREATION_MIN_ROWS = 20
 
 
+def _rows_of(log: EventLog, target_codes: np.ndarray | None) -> np.ndarray:
+    """bool [n_events]: the rows on entities of ``target_codes`` (None = every type)."""
+    if target_codes is None:
+        return np.ones(log.n_events, dtype=bool)
+    return np.isin(log.entity_type, target_codes)[log.entity]
+
+
 def creation_actions(log: EventLog, target_codes: np.ndarray | None = None) -> list[int]:
     """Codes of the log's creation actions (module docstring), among rows of ``target_codes``
-    (entity type codes; None = every type)."""
+    (entity type codes; None = every type): actions whose rows are, for at least
+    :data:`CREATION_SHARE` of them, the only row of that action on their entity, by the entity's
+    first actor (``EventLog.entity_origin``)."""
     if not log.n_events:
         return []
-    on = np.ones(log.n_events, dtype=bool)
-    if target_codes is not None:
-        on = np.isin(log.entity_type, target_codes)[log.entity]
+    return _creation_actions(log, _rows_of(log, target_codes))
+
+
+def _creation_actions(log: EventLog, on: np.ndarray) -> list[int]:
+    """:func:`creation_actions` among the rows ``on``."""
     origin = log.entity_origin
     out = []
     for code in range(len(log.actions)):
@@ -55,10 +66,12 @@ def creation_actions(log: EventLog, target_codes: np.ndarray | None = None) -> l
 
 
 def entity_sources(log: EventLog, target_codes: np.ndarray | None = None) -> np.ndarray:
-    """int32 [n_entities]: each entity's source account (module docstring), -1 where it has none."""
+    """int32 [n_entities]: each entity's source account (module docstring), -1 where it has none;
+    creators are read from the same rows :func:`creation_actions` judged."""
     out = np.full(log.n_entities, -1, dtype=np.int32)
-    for code in creation_actions(log, target_codes):
-        rows = log.action == code
+    on = _rows_of(log, target_codes)
+    for code in _creation_actions(log, on) if log.n_events else []:
+        rows = on & (log.action == code)
         out[log.entity[rows]] = log.account[rows]
     named = log.entity_account >= 0
     out[named] = log.entity_account[named]
