@@ -238,8 +238,13 @@ def merge_shared_campaigns(
     several tight pieces (members who happened to join the same campaigns); the pieces' campaigns
     are the body's. Only a cluster's campaigns count (synchronised groups holding at least
     ``min_share`` of its members, so a few members' organic reactions to someone's post do not);
-    two candidate clusters merge when at least ``min_shared`` of their campaign targets are shared
-    and they make up ``min_overlap`` of the smaller cluster's campaign targets.
+    two candidate clusters merge when at least ``min_shared`` of their campaigns are shared and
+    they make up ``min_overlap`` of the smaller cluster's campaign targets. A campaign is a target
+    *at a time*: two clusters share one when their groups on the same target overlap in time
+    (within the longer of the two clusters' windows). Two rings hired for the same popular product
+    months apart are two rings, not one (reviews worlds, where most rings boost the few most
+    reviewed products, chained dozens of rings into one cluster of 600 when any shared target
+    counted).
 
     Returns:
         New labels numbered as communities are (the input when nothing merges).
@@ -256,17 +261,31 @@ def merge_shared_campaigns(
     cand[np.asarray(candidates, dtype=np.int64)] = True
     c_all = sync["cluster"].to_numpy(np.int64)
     strong = cand[c_all] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c_all]))
-    rows = sync[strong][["cluster", "entity"]].drop_duplicates()
+    rows = sync[strong][["cluster", "entity", "start", "end"]]
     if rows["cluster"].nunique() < 2:
         return labels
-    ent, ent_codes = pd.factorize(rows["entity"])
-    del ent_codes
-    c = rows["cluster"].to_numpy(np.int64)
-    b = coo_matrix((np.ones(c.size), (c, ent)), shape=(k, int(ent.max()) + 1)).tocsr()
-    shared = (b @ b.T).tocoo()
-    n_targets = np.asarray(b.sum(axis=1)).ravel()
-    off = shared.row < shared.col
-    r, q, v = shared.row[off], shared.col[off], shared.data[off]
+    n_targets = np.bincount(
+        rows.drop_duplicates(["cluster", "entity"])["cluster"].to_numpy(np.int64), minlength=k
+    )
+    pairs = rows.merge(rows, on="entity", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["cluster_a"].to_numpy() < pairs["cluster_b"].to_numpy()]
+    window = np.maximum(
+        ctx.window[pairs["cluster_a"].to_numpy(np.int64)], ctx.window[pairs["cluster_b"].to_numpy(np.int64)]
+    )
+    at_once = (pairs["start_a"].to_numpy() <= pairs["end_b"].to_numpy() + window) & (
+        pairs["start_b"].to_numpy() <= pairs["end_a"].to_numpy() + window
+    )
+    shared = (
+        pairs[at_once]
+        .drop_duplicates(["cluster_a", "cluster_b", "entity"])
+        .groupby(["cluster_a", "cluster_b"])
+        .size()
+    )
+    if not len(shared):
+        return labels
+    r = shared.index.get_level_values(0).to_numpy(np.int64)
+    q = shared.index.get_level_values(1).to_numpy(np.int64)
+    v = shared.to_numpy()
     ok = (v >= min_shared) & (v >= min_overlap * np.minimum(n_targets[r], n_targets[q]))
     if not ok.any():
         return labels
@@ -274,3 +293,157 @@ def merge_shared_campaigns(
     _, comp = connected_components(link, directed=False)
     merged = np.where(labels >= 0, comp[np.maximum(labels, 0)], -1)
     return renumber(merged, 2)
+
+
+#: How far around a campaign's window :func:`attach_bursts` looks for the target's background, in
+#: window lengths on either side.
+BURST_CONTEXT = 4
+
+
+def attach_bursts(
+    ctx: ClusterContext,
+    candidates: np.ndarray,
+    min_share: float = 0.3,
+    min_excess: float = 0.9,
+    min_agreement: float = 0.8,
+) -> np.ndarray:
+    """New labels with unclustered accounts that joined one of a flagged cluster's campaigns in a burst.
+
+    :func:`attach_lockstep` asks for two campaigns; a ring member who joined only one (an opinion
+    spammer paid for one product's burst) stays out, and a single co-action is weak evidence alone.
+    It is strong where the campaign is a burst: inside the window of a flagged cluster's campaign
+    (a synchronised group holding ``min_share`` of the cluster, widened as in :func:`campaign_hits`)
+    a target's unclustered actors are compared with the number chance predicts there: the
+    target's own rate around that time (its rows per second within ``BURST_CONTEXT`` window
+    lengths on either side, the window left out, plus one pseudo-row) times the window's length;
+    targets first seen less than a window length before the campaign (a post boosted as it
+    appears, whose organic debut is a burst too) are not judged. Where the log has
+    extra event columns (a rating, a user agent) on which the group's members agree
+    (``min_agreement`` of their rows share one value), only actors with that value count, and
+    chance is scaled by the share of the target's rows that have it. The
+    unclustered matching actors join the cluster when at most ``1 - min_excess`` of them are
+    expected by chance (a burst against the target's own background). Accounts that qualify for
+    several clusters join the one with the largest excess.
+
+    Returns:
+        The labels (the same array when nothing is attached).
+    """
+    labels = ctx.labels
+    log, sync = ctx.log, ctx.sync
+    if not len(sync) or len(candidates) == 0 or min_excess <= 0:
+        return labels
+    cand = np.zeros(ctx.n_clusters, dtype=bool)
+    cand[np.asarray(candidates, dtype=np.int64)] = True
+    c = sync["cluster"].to_numpy(np.int64)
+    strong = cand[c] & (sync["members"].to_numpy() >= np.maximum(3, min_share * ctx.size[c]))
+    groups = (
+        sync[strong]
+        .groupby(["cluster", "entity"], as_index=False)
+        .agg(start=("start", "min"), end=("end", "max"))
+    )
+    if not len(groups):
+        return labels
+    half = ctx.window[groups["cluster"].to_numpy(np.int64)] // 2
+    slack = np.maximum(half, (groups["end"] - groups["start"]).to_numpy())
+    groups["lo"] = groups["start"].to_numpy() - slack
+    groups["hi"] = groups["end"].to_numpy() + slack
+    groups["group"] = np.arange(len(groups))
+    on_target = np.zeros(log.n_entities, dtype=bool)
+    on_target[groups["entity"].to_numpy(np.int64)] = True
+    rows = np.flatnonzero(on_target[log.entity])
+    entity, ts, account = log.entity[rows], log.timestamp[rows], log.account[rows]
+    # Each target's rows sorted by time, to count them in any span.
+    ent_local, ent_codes = pd.factorize(entity, sort=True)
+    ent_local = ent_local.astype(np.int64)
+    t0 = int(ts.min())
+    span = int(ts.max()) - t0 + 1
+    packed = ent_local * span + (ts - t0)
+    order = np.argsort(packed, kind="stable")
+    key = packed[order]
+    n_rows = np.bincount(ent_local, minlength=ent_codes.size)
+    last = key[np.cumsum(n_rows) - 1] % span + t0
+    first = key[np.cumsum(n_rows) - n_rows] % span + t0
+    resolution = time_resolution(log.timestamp)
+
+    def row_range(e: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        base = e * span - t0
+        return np.searchsorted(key, base + a, side="left"), np.searchsorted(key, base + b, side="right")
+
+    def rows_between(e: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        start, stop = row_range(e, a, b)
+        return stop - start
+
+    group_local = np.searchsorted(ent_codes, groups["entity"].to_numpy(np.int64))
+    # The rows inside each group's window: one contiguous run of the sorted rows per group.
+    start, stop = row_range(group_local, groups["lo"].to_numpy(), groups["hi"].to_numpy())
+    runs = stop - start
+    grp = np.repeat(np.arange(len(groups)), runs)
+    pos = order[np.arange(int(runs.sum())) - np.repeat(np.cumsum(runs) - runs, runs) + np.repeat(start, runs)]
+    hit_account = account[pos]
+    hit_cluster = groups["cluster"].to_numpy(np.int64)[grp]
+    lab = labels[hit_account]
+    member = lab == hit_cluster
+    # Chance: the target's own rate around the campaign (its rows within four window lengths on
+    # either side, inside its life in the log, the window itself left out), so that a post's
+    # organic first hours or a product's busy season are its background, not a burst.
+    lo = np.maximum(groups["lo"].to_numpy(), first[group_local])
+    hi = np.minimum(groups["hi"].to_numpy(), last[group_local])
+    length = hi - lo + resolution
+    near_lo = np.maximum(lo - BURST_CONTEXT * length, first[group_local])
+    near_hi = np.minimum(hi + BURST_CONTEXT * length, last[group_local])
+    in_window = rows_between(group_local, lo, hi)
+    around = rows_between(group_local, near_lo, near_hi) - in_window
+    around_time = (near_hi - near_lo + resolution) - length
+    # One pseudo-row keeps a quiet background from reading as no chance at all. A target whose life
+    # in the log starts less than a window length before the campaign has no background to judge it
+    # against (a new post's organic first hours are a burst of their own): chance explains every row.
+    judged = (lo - first[group_local] >= length) & (around_time >= length)
+    expected = np.where(judged, (around + 1) / np.maximum(around_time, 1) * length, in_window)
+    matches = np.ones(grp.size, dtype=bool)
+    for values in log.attributes.values():
+        codes = pd.factorize(values[rows], use_na_sentinel=True)[0].astype(np.int64)
+        hit_codes = codes[pos]
+        agreed = _agreed_value(grp[member], hit_codes[member], len(groups), min_agreement)
+        on = agreed[grp]
+        matches &= (on < 0) | (hit_codes == on)
+        # Chance scaled by the share of the target's rows that have the agreed value.
+        has = codes >= 0
+        width = int(codes.max()) + 1 if has.any() else 1
+        per_value = pd.Series(ent_local[has] * width + codes[has]).value_counts()
+        same = per_value.reindex(group_local * width + np.maximum(agreed, 0)).fillna(0).to_numpy()
+        share = same / np.maximum(n_rows[group_local], 1)
+        expected = np.where(agreed >= 0, expected * share, expected)
+    straggler = (lab < 0) & matches
+    observed = np.bincount(grp[straggler], minlength=len(groups))
+    excess = 1 - expected / np.maximum(observed, 1)
+    good = (observed > 0) & (excess >= min_excess)
+    pick = straggler & good[grp]
+    if not pick.any():
+        return labels
+    best = pd.DataFrame(
+        {
+            "account": hit_account[pick],
+            "cluster": hit_cluster[pick],
+            "excess": excess[grp[pick]],
+        }
+    )
+    best = best.sort_values(["account", "excess", "cluster"], ascending=[True, False, True])
+    best = best.drop_duplicates("account")
+    out = labels.copy()
+    out[best["account"].to_numpy(np.int64)] = best["cluster"].to_numpy(np.int64)
+    return out
+
+
+def _agreed_value(group: np.ndarray, codes: np.ndarray, n_groups: int, min_agreement: float) -> np.ndarray:
+    """Per group, the value code at least ``min_agreement`` of its members' rows with a value share
+    (-1 where none does, or where no member row has a value)."""
+    out = np.full(n_groups, -1, dtype=np.int64)
+    has = codes >= 0
+    if not has.any():
+        return out
+    df = pd.DataFrame({"group": group[has], "code": codes[has]})
+    counts = df.value_counts().rename("n").reset_index()
+    total = counts.groupby("group")["n"].transform("sum")
+    counts = counts[counts["n"] >= min_agreement * total]
+    out[counts["group"].to_numpy(np.int64)] = counts["code"].to_numpy(np.int64)
+    return out

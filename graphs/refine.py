@@ -23,7 +23,13 @@ import numpy as np
 
 from .communities import merge_linked
 from .evidence import ClusterContext
-from .lockstep import attach_lockstep, detach_passive, detach_unsynchronised, merge_shared_campaigns
+from .lockstep import (
+    attach_bursts,
+    attach_lockstep,
+    detach_passive,
+    detach_unsynchronised,
+    merge_shared_campaigns,
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,9 @@ class RefineParams:
             synchronised targets, inside its windows, join it.
         lockstep_min_share: a synchronised group counts for the lockstep pass when at least this
             share of the cluster took part.
-        campaign_overlap: flagged clusters sharing this share of their synchronised targets merge.
-        campaign_min_shared: ... and at least this many targets.
+        campaign_overlap: flagged clusters sharing this share of their campaigns merge (a campaign
+            is a synchronised target at a time: groups on one target that overlap in time).
+        campaign_min_shared: ... and at least this many campaigns.
         campaign_min_share: a cluster's campaigns are its synchronised groups holding this share of
             its members.
         detach_passive: members tied only by being interacted with, with a low model score, leave.
@@ -51,6 +58,13 @@ class RefineParams:
         detach_unsynced_share: members without a synchrony edge inside leave a flagged cluster in
             which at least this share of members has one (a synchrony-driven cluster); members
             that took part in ``lockstep_min_targets`` of the cluster's campaigns stay.
+        burst_excess: last, unclustered accounts that joined one of a flagged cluster's campaigns
+            join it where that campaign is a burst: at most ``1 - burst_excess`` of the target's
+            unclustered actors in the campaign's window (those with the value the cluster's members
+            agree on, in each extra event column) are expected from the target's own rate
+            (:func:`~graphs.lockstep.attach_bursts`).
+        burst_agreement: an extra event column counts for a campaign when this share of its
+            members' rows in it have one value (more than half).
     """
 
     merge_ratio: float = 0.25
@@ -63,6 +77,8 @@ class RefineParams:
     detach_max_own: float = 0.5
     detach_max_share: float = 0.5
     detach_unsynced_share: float = 0.3
+    burst_excess: float = 0.9
+    burst_agreement: float = 0.8
 
     def __post_init__(self) -> None:
         names = (
@@ -71,12 +87,15 @@ class RefineParams:
             "campaign_overlap",
             "campaign_min_share",
             "detach_max_share",
+            "burst_excess",
         )
         for name in names:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"refine.{name} must be in [0, 1]")
         if self.lockstep_min_targets < 0 or self.campaign_min_shared < 1:
             raise ValueError("refine.lockstep_min_targets must be >= 0 and campaign_min_shared >= 1")
+        if not 0.5 < self.burst_agreement <= 1:
+            raise ValueError("refine.burst_agreement must be in (0.5, 1]")
 
 
 #: One step: (key for timings, progress message, labels -> new labels).
@@ -148,6 +167,16 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
                     min_size=min_size,
                     campaign_targets=p.lockstep_min_targets,
                     campaign_share=p.lockstep_min_share,
+                ),
+            )
+        )
+    if p.burst_excess > 0:
+        steps.append(
+            (
+                "bursts",
+                "attaching the members of one burst campaign",
+                lambda labels, edges, ctx, flagged: attach_bursts(
+                    ctx, flagged, p.lockstep_min_share, p.burst_excess, p.burst_agreement
                 ),
             )
         )

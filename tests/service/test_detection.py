@@ -207,6 +207,79 @@ def test_campaign_member_exemption_needs_time_resolution() -> None:
     assert out[code["late"]] == -1 and out[code["fan"]] == -1 and out[code["m1"]] == 0
 
 
+def _two_rings_one_product(gap_days: int) -> EventLog:
+    """Ring a (a0-a4) and ring b (b0-b4) each like posts p0 and p1 within a minute; ring b does it
+    ``gap_days`` later. Each ring also likes a post of its own."""
+    t0 = 1767225600
+    rows = []
+    for ring, offset in (("a", 0), ("b", gap_days * 86400)):
+        for k, post in enumerate(("p0", "p1", f"own_{ring}")):
+            for i in range(5):
+                rows.append((f"{ring}{i}", t0 + offset + k * 3600 + 10 * i, "like", "content", post))
+    return EventLog.from_frame(
+        pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    )
+
+
+@pytest.mark.parametrize(("gap_days", "merged"), [(0, True), (60, False)])
+def test_clusters_merge_on_shared_campaigns_only_at_the_same_time(gap_days: int, merged: bool) -> None:
+    """Two clusters that hit the same two targets merge when they did it together, and stay two
+    rings when the second came two months later (a campaign is a target at a time)."""
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import merge_shared_campaigns
+
+    log = _two_rings_one_product(gap_days)
+    labels = np.where(pd.Index(log.account_ids).str.startswith("a"), 0, 1)
+    out = merge_shared_campaigns(ClusterContext(log, labels, {}), np.array([0, 1]))
+    got = dict(zip(log.account_ids, out, strict=True))
+    assert bool(got["a0"] == got["b0"]) is merged
+    assert got["a0"] == got["a4"] and got["b0"] == got["b4"]
+
+
+def _burst_log(background_per_day: int, background_rating: int, with_rating: bool = True) -> EventLog:
+    """A day-granularity review log of one product: ``background_per_day`` reviews a day for 100
+    days by one-off reviewers; on day 50 the members m0-m4 and the stragglers s0-s2 give it 5 stars
+    and 'honest' gives it 3. Each member also reviews a product of its own (so each has a life)."""
+    t0 = 1767225600
+    rows = []
+    for d in range(100):
+        for k in range(background_per_day):
+            rows.append((f"bg{d}_{k}", t0 + d * 86400, "p", background_rating))
+    day50 = t0 + 50 * 86400
+    rows += [(f"m{i}", day50, "p", 5) for i in range(5)]
+    rows += [(f"s{i}", day50, "p", 5) for i in range(3)]
+    rows.append(("honest", day50, "p", 3))
+    rows += [(f"m{i}", t0 + 80 * 86400, "own", 4) for i in range(5)]
+    df = pd.DataFrame(rows, columns=["account_id", "timestamp", "entity_id", "rating"])
+    df["action"], df["entity_type"] = "review", "product"
+    if not with_rating:
+        df = df.drop(columns="rating")
+    return EventLog.from_frame(df)
+
+
+@pytest.mark.parametrize(
+    ("per_day", "bg_rating", "with_rating", "joined"),
+    [
+        (1, 3, True, {"s0", "s1", "s2"}),  # a burst of 5-star reviews on a quiet 3-star product
+        (1, 3, False, set()),  # without ratings the day's other reviewers are as many as chance allows
+        (20, 5, True, set()),  # a product that gets twenty 5-star reviews every day: no burst
+    ],
+)
+def test_one_burst_campaign_stragglers_join_only_against_the_targets_own_rate(
+    per_day: int, bg_rating: int, with_rating: bool, joined: set
+) -> None:
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import attach_bursts
+
+    log = _burst_log(per_day, bg_rating, with_rating)
+    labels = np.where(pd.Index(log.account_ids).str.match(r"m\d$"), 0, -1)
+    ctx = ClusterContext(log, labels, {})
+    out = attach_bursts(ctx, np.array([0]))
+    got = {a for a, lab in zip(log.account_ids, out, strict=True) if lab == 0 and not a.startswith("m")}
+    assert got == joined
+    assert attach_bursts(ctx, np.array([0]), min_excess=0) is ctx.labels
+
+
 def test_passive_member_leaves_but_lockstep_member_stays() -> None:
     """In a flagged cluster, 'customer' is tied only by being followed (interaction) and scores low: it
     leaves. 'straggler' has no edge inside (it came by lockstep) and 'member' shares a device: both stay."""
