@@ -129,6 +129,9 @@ class ClusterContext:
         params: evidence knobs.
         roles: the entity types' roles; inferred from the log when None.
         identifier_relations: names of the per-identifier-type relations.
+        sync_strength: float [n_accounts] each account's synchrony strength, or None.
+        attribute_columns: the extra event columns in use (None: all of ``log.attributes``; the
+            pipeline leaves out those the graph's ``AttributeParams`` switch off).
     """
 
     def __init__(
@@ -142,8 +145,10 @@ class ClusterContext:
         roles: Roles | None = None,
         identifier_relations: tuple[str, ...] | None = None,
         sync_strength: np.ndarray | None = None,
+        attribute_columns: tuple[str, ...] | None = None,
     ) -> None:
         self.log = log
+        self.attribute_columns = tuple(log.attributes) if attribute_columns is None else attribute_columns
         self.labels = labels.astype(np.int64)
         self.relations = relations
         self.p = params or EvidenceParams()

@@ -320,7 +320,8 @@ def attach_bursts(
     appears, whose organic debut is a burst too) are not judged. Where the log has
     extra event columns (a rating, a user agent) on which the group's members agree
     (``min_agreement`` of their rows share one value), only actors with that value count, and
-    chance is scaled by the share of the target's rows that have it. The
+    chance is scaled by the share of the target's rows that have it (columns switched off in
+    :class:`~graphs.attributes.AttributeParams` are not read). The
     unclustered matching actors join the cluster when at most ``1 - min_excess`` of them are
     expected by chance (a burst against the target's own background). Accounts that qualify for
     several clusters join the one with the largest excess.
@@ -400,8 +401,8 @@ def attach_bursts(
     judged = (lo - first[group_local] >= length) & (around_time >= length)
     expected = np.where(judged, (around + 1) / np.maximum(around_time, 1) * length, in_window)
     matches = np.ones(grp.size, dtype=bool)
-    for values in log.attributes.values():
-        codes = pd.factorize(values[rows], use_na_sentinel=True)[0].astype(np.int64)
+    for name in ctx.attribute_columns:
+        codes = pd.factorize(log.attributes[name][rows], use_na_sentinel=True)[0].astype(np.int64)
         hit_codes = codes[pos]
         agreed = _agreed_value(grp[member], hit_codes[member], len(groups), min_agreement)
         on = agreed[grp]

@@ -111,6 +111,11 @@ def prepare(
     return Prepared(graph, (src, dst, w), labels, ctx, feats, timings)
 
 
+def attribute_columns(log: EventLog, p) -> tuple[str, ...]:
+    """The log's extra event columns that :class:`~graphs.attributes.AttributeParams` leaves on."""
+    return tuple(c for c in log.attributes if p.use and c not in p.ignore)
+
+
 def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> ClusterContext:
     """The evidence context of one partition of the graph's accounts."""
     log = graph.log
@@ -129,6 +134,7 @@ def cluster_context(graph, labels: np.ndarray, accounts, p: DetectParams) -> Clu
         roles=graph.roles,
         identifier_relations=graph.identifier_relations,
         sync_strength=strength,
+        attribute_columns=attribute_columns(log, graph.params.attributes),
     )
 
 

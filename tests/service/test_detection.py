@@ -258,22 +258,26 @@ def _burst_log(background_per_day: int, background_rating: int, with_rating: boo
 
 
 @pytest.mark.parametrize(
-    ("per_day", "bg_rating", "with_rating", "joined"),
+    ("per_day", "bg_rating", "with_rating", "ignore", "joined"),
     [
-        (1, 3, True, {"s0", "s1", "s2"}),  # a burst of 5-star reviews on a quiet 3-star product
-        (1, 3, False, set()),  # without ratings the day's other reviewers are as many as chance allows
-        (20, 5, True, set()),  # a product that gets twenty 5-star reviews every day: no burst
+        (1, 3, True, (), {"s0", "s1", "s2"}),  # a burst of 5-star reviews on a quiet 3-star product
+        (1, 3, False, (), set()),  # without ratings the day's other reviewers are as many as chance allows
+        (1, 3, True, ("rating",), set()),  # the rating switched off reads as no rating
+        (20, 5, True, (), set()),  # a product that gets twenty 5-star reviews every day: no burst
     ],
 )
 def test_one_burst_campaign_stragglers_join_only_against_the_targets_own_rate(
-    per_day: int, bg_rating: int, with_rating: bool, joined: set
+    per_day: int, bg_rating: int, with_rating: bool, ignore: tuple, joined: set
 ) -> None:
+    from graphs.attributes import AttributeParams
     from graphs.evidence import ClusterContext
     from graphs.lockstep import attach_bursts
+    from service.pipeline import attribute_columns
 
     log = _burst_log(per_day, bg_rating, with_rating)
     labels = np.where(pd.Index(log.account_ids).str.match(r"m\d$"), 0, -1)
-    ctx = ClusterContext(log, labels, {})
+    columns = attribute_columns(log, AttributeParams(ignore=ignore))
+    ctx = ClusterContext(log, labels, {}, attribute_columns=columns)
     out = attach_bursts(ctx, np.array([0]))
     got = {a for a, lab in zip(log.account_ids, out, strict=True) if lab == 0 and not a.startswith("m")}
     assert got == joined
