@@ -129,6 +129,7 @@ def detach_passive(
     max_own: float = 0.5,
     min_size: int = 3,
     max_share: float = 1.0,
+    creators: bool = False,
 ) -> np.ndarray:
     """New labels without the members that are tied to a flagged cluster only by being interacted with.
 
@@ -138,7 +139,10 @@ def detach_passive(
     the cluster (its verdict becomes its own). Without a model (``own`` None) nobody is detached. A
     cluster of which at least ``max_share`` would leave stays whole: customers are a minority of the
     ring that serves them; a group held together by interactions alone (a pod) is not a ring plus
-    its customers.
+    its customers. With ``creators``, a member whose every row on the cluster's synchronised
+    targets is on a target she created counts as tied by interactions alone too: on a log of whole
+    days the customer's post and the ring's likes of it share a day, which ``coaction`` reads as
+    acting in step (:func:`_creators_only`).
 
     Returns:
         The labels (the same array when nothing changes), renumbered as communities are, dropping
@@ -161,7 +165,10 @@ def detach_passive(
     passive_w += np.bincount(passive_e["dst"].to_numpy(np.int64), weights=passive_e["weight"], minlength=n)
     in_cand = (labels >= 0) & cand[np.where(labels >= 0, labels, -1)]
     # Members with no edge inside at all came in through the lockstep pass: they stay.
-    drop = in_cand & (active_w == 0) & (passive_w > 0) & (own < max_own)
+    unsynced = active_w == 0
+    if creators:
+        unsynced |= _creators_only(ctx, in_cand)
+    drop = in_cand & unsynced & (passive_w > 0) & (own < max_own)
     if drop.any() and max_share < 1.0:
         members = np.bincount(labels[in_cand], minlength=ctx.n_clusters)
         leaving = np.bincount(labels[drop], minlength=ctx.n_clusters)
@@ -172,6 +179,32 @@ def detach_passive(
     out = labels.copy()
     out[drop] = -1
     return renumber(out, min_size)
+
+
+def _creators_only(ctx: ClusterContext, members: np.ndarray) -> np.ndarray:
+    """bool [n_accounts]: members whose every row on their cluster's synchronised targets is on a
+    target they created (a customer whose posts the ring liked on the day she posted them).
+
+    The creator is read with ties at a target's first instant allowed (:func:`~graphs.sources.
+    entity_sources` ``ties``): on a day-granularity log a post shares its day with its first likes.
+    """
+    from .sources import entity_sources
+
+    out = np.zeros(ctx.labels.shape[0], dtype=bool)
+    sync = ctx.sync
+    if not len(sync):
+        return out
+    sources = entity_sources(ctx.log, np.asarray(ctx.target_codes, dtype=np.int64), ties=True)
+    ev = ctx.events[members[ctx.events["account"].to_numpy()]]
+    ev = ev.merge(sync[["cluster", "entity"]].drop_duplicates(), on=["cluster", "entity"])
+    if not len(ev):
+        return out
+    acc = ev["account"].to_numpy(np.int64)
+    mine = sources[ev["entity"].to_numpy(np.int64)] == acc
+    n_rows = np.bincount(acc, minlength=out.size)
+    n_mine = np.bincount(acc, weights=mine, minlength=out.size)
+    out = (n_rows > 0) & (n_mine == n_rows)
+    return out
 
 
 def detach_unsynchronised(

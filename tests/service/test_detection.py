@@ -326,6 +326,61 @@ def test_passive_member_leaves_but_lockstep_member_stays() -> None:
     assert detach_passive(ctx, np.array([0]), own, max_share=0.2) is ctx.labels
 
 
+def test_a_customer_in_step_only_on_her_own_posts_leaves() -> None:
+    """A log of whole days: a ring likes a customer's three posts on the days she posts them, so
+    ``coaction`` ties her to the ring. Every row of hers on the cluster's synchronised targets is on
+    a post she created: with ``creators`` she leaves like any passive member; without, she stays.
+    'member' liked the same posts and a stranger's: it stays."""
+    from graphs.evidence import ClusterContext
+    from graphs.lockstep import detach_passive
+    from graphs.relations import Relation
+
+    day = 86400
+    t0 = 1767225600
+    ring = [f"r{i}" for i in range(5)]
+    rows = [(f"c{j}", t0 + j * day, "post", "content", f"other-{j}") for j in range(20)]
+    for k in range(3):
+        t = t0 + (30 + 7 * k) * day
+        rows.append(("customer", t, "post", "content", f"ad-{k}"))
+        rows += [(a, t, "like", "content", f"ad-{k}") for a in [*ring, "member"]]
+    rows += [("member", t0 + 5 * day, "like", "content", "other-5")]
+    rows += [(a, t0 + 5 * day, "like", "content", "other-5") for a in ring[:3]]
+    log = EventLog.from_frame(
+        pd.DataFrame(rows, columns=["account_id", "timestamp", "action", "entity_type", "entity_id"])
+    )
+    code = {a: i for i, a in enumerate(log.account_ids)}
+    inside = [*ring, "member", "customer"]
+    labels = np.full(log.n_accounts, -1, dtype=np.int64)
+    labels[[code[a] for a in inside]] = 0
+    pairs = [(code[a], code[b]) for a in inside for b in inside if a < b]
+    pairs = [(min(p), max(p)) for p in pairs]
+    i32 = lambda xs: np.array(xs, dtype=np.int32)  # noqa: E731
+    follows = [(min(code[a], code["customer"]), max(code[a], code["customer"])) for a in ring]
+    rel = {
+        "coaction": Relation(
+            "coaction",
+            i32([p[0] for p in pairs]),
+            i32([p[1] for p in pairs]),
+            np.ones(len(pairs), np.float32),
+        ),
+        "interaction": Relation(
+            "interaction",
+            i32([p[0] for p in follows]),
+            i32([p[1] for p in follows]),
+            np.ones(len(follows), np.float32),
+        ),
+    }
+    ctx = ClusterContext(log, labels, rel)
+    own = np.full(log.n_accounts, 0.9)
+    own[code["customer"]] = own[code["member"]] = 0.05
+    assert detach_passive(ctx, np.array([0]), own) is ctx.labels  # she co-acts: she stays
+    out = detach_passive(ctx, np.array([0]), own, creators=True)
+    assert out[code["customer"]] == -1
+    assert all(out[code[a]] == out[code["r0"]] >= 0 for a in [*ring, "member"])
+    own[code["customer"]] = 0.9  # a high score of her own keeps her, as for any passive member
+    assert detach_passive(ctx, np.array([0]), own, creators=True) is ctx.labels
+
+
 def test_clustering_and_fitting_leave_global_random_state_alone() -> None:
     """Randomness is explicit: Leiden and GNN fitting neither reseed nor consume the caller's generators."""
     import random
