@@ -501,16 +501,16 @@ def _bucket_groups(ev: pd.DataFrame, bucket: np.ndarray, n_entities: int, n_acco
     account = ev["account"].to_numpy(np.int64)
     ts = ev["ts"].to_numpy()
     # One injective int64 key per (cluster, entity, action, bucket), factorised in order of first
-    # appearance; intermediate codes keep every product below 2**63.
-    ce, _ = pd.factorize(cluster * n_entities + entity)
+    # appearance. The raw codes fit in the common case (one hash pass); else they are compacted first.
     n_actions = int(action.max()) + 1
     b = bucket.astype(np.int64) - int(bucket.min())
     span = int(b.max()) + 1
-    if (int(ce.max()) + 1) * n_actions * span >= 2**62:
+    if (int(cluster.max()) + 1) * n_entities * n_actions * span < 2**62:
+        key = ((cluster * n_entities + entity) * n_actions + action) * span + b
+    else:
+        ce, _ = pd.factorize(cluster * n_entities + entity)
         cea, _ = pd.factorize(ce.astype(np.int64) * n_actions + action)
         key = cea.astype(np.int64) * span + b
-    else:
-        key = (ce.astype(np.int64) * n_actions + action) * span + b
     g, _ = pd.factorize(key)
     g = g.astype(np.int64)
     n_groups = int(g.max()) + 1

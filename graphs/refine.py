@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .communities import merge_linked
+from .communities import merge_linked, renumber
 from .evidence import ClusterContext
 from .lockstep import (
     attach_bursts,
@@ -50,10 +50,11 @@ class RefineParams:
             its members.
         detach_passive: members tied only by being interacted with, with a low model score, leave.
         detach_max_own: "a low model score": below this.
-        detach_creators: ``detach`` also takes members whose every row on the cluster's
-            synchronised targets is on a target they created: a customer whose posts the ring liked
-            on the day she posted them (day-granularity logs; tuning seeds of the day regime: benign
-            FP 0.120 / 0.069 / 0.101 / 0.038% -> 0.095 / 0.029 / 0.061 / 0.010%, docs/detection.md).
+        detach_creators: after ``detach_unsynced``, ``detach`` once more, now also taking members
+            whose every row on the cluster's synchronised targets is on a target they created: a
+            customer whose posts the ring liked on the day she posted them (day-granularity logs;
+            tuning seeds 3000-3009 of the day regime: benign FP 0.073% -> 0.037% on average, the
+            same rings; docs/detection.md).
         detach_max_share: ``detach`` leaves a cluster whole when at least this share of it would go:
             customers are fewer than the ring that promotes them, and a cluster held together by
             follows and likes alone is an interaction-driven group (a pod), not a ring and its
@@ -157,7 +158,6 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
                     max_own=p.detach_max_own,
                     min_size=min_size,
                     max_share=p.detach_max_share,
-                    creators=p.detach_creators,
                 ),
             )
         )
@@ -176,6 +176,24 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
                 ),
             )
         )
+    if p.detach_passive and p.detach_creators:
+        # After detach_unsynced: a customer leaving can lower her cluster's score below the flagged
+        # threshold, and detach_unsynced would then pass the cluster by (docs/detection.md).
+        steps.append(
+            (
+                "detach_creators",
+                "detaching members in step only on their own posts",
+                lambda labels, edges, ctx, flagged: detach_passive(
+                    ctx,
+                    flagged,
+                    own,
+                    max_own=p.detach_max_own,
+                    min_size=min_size,
+                    max_share=p.detach_max_share,
+                    creators=True,
+                ),
+            )
+        )
     if p.burst_excess > 0:
         steps.append(
             (
@@ -187,3 +205,47 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
             )
         )
     return steps
+
+
+#: Steps that may not take a ``ring`` verdict away: a cluster whose score falls below the ring floor
+#: once they ran keeps its members. A ring's customers are evidence about it (whom it promotes:
+#: ``interaction_centralization``); taking them out must lower the benign accounts' verdicts, not
+#: the ring's (docs/detection.md, "Customers in step only on their own posts").
+KEEPS_RINGS = frozenset({"detach_creators"})
+
+
+def keep_rings(
+    old: np.ndarray,
+    new: np.ndarray,
+    old_score: np.ndarray,
+    new_score: np.ndarray,
+    floor: float,
+    min_size: int,
+) -> np.ndarray:
+    """``new`` labels, except that each cluster of ``old`` scored at or above ``floor`` whose
+    successor in ``new`` scores below it (or that dissolved) gets its ``old`` members back.
+
+    ``new`` must come from ``old`` by members leaving (each old cluster has at most one successor).
+    Returns ``new`` itself when nothing is restored, else relabelled as communities are.
+    """
+    given = new
+    old = np.asarray(old, dtype=np.int64)
+    new = np.asarray(new, dtype=np.int64)
+    n_old = int(old.max()) + 1 if old.size else 0
+    if n_old == 0:
+        return given
+    succ = np.full(n_old, -1, dtype=np.int64)
+    stay = (old >= 0) & (new >= 0)
+    np.maximum.at(succ, old[stay], new[stay])
+    was_ring = np.asarray(old_score[:n_old]) >= floor
+    # A dissolved cluster (no successor) scores -inf.
+    scores = np.r_[np.asarray(new_score, dtype=np.float64), -np.inf]
+    succ_score = scores[np.where(succ >= 0, succ, scores.size - 1)]
+    demoted = was_ring & (succ_score < floor)
+    if not demoted.any():
+        return given
+    out = new.copy()
+    back = (old >= 0) & demoted[np.maximum(old, 0)]
+    fresh = int(new.max()) + 1 + old[back]  # a dissolved cluster comes back under a new label
+    out[back] = np.where(succ[old[back]] >= 0, succ[old[back]], fresh)
+    return renumber(out, min_size)

@@ -23,7 +23,7 @@ from graphs.null import expected_false, fdr_threshold, null_log
 from graphs.outputs import cluster_table, drawn_edges, inside_edge_counts
 from graphs.params import GraphParams
 from graphs.profiles import account_profiles
-from graphs.refine import RefineParams, refinement_steps
+from graphs.refine import KEEPS_RINGS, RefineParams, keep_rings, refinement_steps
 from graphs.scoring import (
     BENIGN,
     RING,
@@ -231,8 +231,14 @@ def score_log(
         t = time.perf_counter()
         new = step(prep.labels, prep.edges, prep.ctx, np.flatnonzero(c_score >= p.verdict.suspicious))
         if not np.array_equal(new, prep.labels):
-            prep = regroup(prep, new, prep.graph.log, accounts, p)
-            feats, c_score = cluster_scores(prep)
+            after = regroup(prep, new, prep.graph.log, accounts, p)
+            feats_after, score_after = cluster_scores(after)
+            if key in KEEPS_RINGS:
+                kept = keep_rings(prep.labels, new, c_score, score_after, p.verdict.ring, p.cluster.min_size)
+                if kept is not new:
+                    after = regroup(prep, kept, prep.graph.log, accounts, p)
+                    feats_after, score_after = cluster_scores(after)
+            prep, feats, c_score = after, feats_after, score_after
         timings[key] = time.perf_counter() - t
     return Scored(prep, feats, c_score, own, model_version)
 

@@ -445,3 +445,19 @@ def test_evidence_names_the_members_on_each_listed_entity(small_detection) -> No
             assert set(ids) <= members[key]
             checked += 1
     assert checked > 10
+
+
+def test_a_step_that_keeps_rings_gives_a_demoted_ring_its_members_back() -> None:
+    """Cluster 0 (a ring at 0.9) lost member 3 and now scores 0.3: it gets 3 back. Cluster 1 (0.8)
+    lost member 7 and still scores 0.7: it stays without it. Cluster 2 (0.4, never a ring) dissolved:
+    it stays dissolved. Cluster 3 (0.95) dissolved entirely: it comes back whole."""
+    from graphs.refine import keep_rings
+
+    old = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, -1])
+    new = np.array([1, 1, 1, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1])
+    out = keep_rings(old, new, np.array([0.9, 0.8, 0.4, 0.95]), np.array([0.7, 0.3]), 0.5, 3)
+    groups = {frozenset(np.flatnonzero(out == k)) for k in range(out.max() + 1)}
+    assert groups == {frozenset({0, 1, 2, 3}), frozenset({4, 5, 6}), frozenset({11, 12, 13})}
+    assert (out[[7, 8, 9, 10, 14]] == -1).all()
+    same = keep_rings(old, new, np.array([0.9, 0.8, 0.4, 0.1]), np.array([0.9, 0.9]), 0.5, 3)
+    assert same is new  # nothing demoted: the step's labels as they are
