@@ -146,21 +146,23 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
     if p.lockstep_min_targets > 0:
         # Once more: members attached above bring the cluster's other campaigns into view.
         steps.append(("lockstep_again", "attaching lockstep stragglers of the merged clusters", lockstep))
-    if p.detach_passive:
-        steps.append(
-            (
-                "detach",
-                "detaching members tied only by being interacted with",
-                lambda labels, edges, ctx, flagged: detach_passive(
-                    ctx,
-                    flagged,
-                    own,
-                    max_own=p.detach_max_own,
-                    min_size=min_size,
-                    max_share=p.detach_max_share,
-                ),
+
+    def detach(creators: bool):
+        def step(labels, edges, ctx, flagged):
+            return detach_passive(
+                ctx,
+                flagged,
+                own,
+                max_own=p.detach_max_own,
+                min_size=min_size,
+                max_share=p.detach_max_share,
+                creators=creators,
             )
-        )
+
+        return step
+
+    if p.detach_passive:
+        steps.append(("detach", "detaching members tied only by being interacted with", detach(False)))
     if p.detach_unsynced_share > 0:
         steps.append(
             (
@@ -179,21 +181,7 @@ def refinement_steps(p: RefineParams, min_size: int, own: np.ndarray | None) -> 
     if p.detach_passive and p.detach_creators:
         # After detach_unsynced: a customer leaving can lower her cluster's score below the flagged
         # threshold, and detach_unsynced would then pass the cluster by (docs/detection.md).
-        steps.append(
-            (
-                "detach_creators",
-                "detaching members in step only on their own posts",
-                lambda labels, edges, ctx, flagged: detach_passive(
-                    ctx,
-                    flagged,
-                    own,
-                    max_own=p.detach_max_own,
-                    min_size=min_size,
-                    max_share=p.detach_max_share,
-                    creators=True,
-                ),
-            )
-        )
+        steps.append(("detach_creators", "detaching members in step only on their own posts", detach(True)))
     if p.burst_excess > 0:
         steps.append(
             (
